@@ -1,0 +1,189 @@
+// Package api holds ArtStore's HTTP conventions, shared by every service:
+// the JSON error envelope and the one mapping from error kinds to status
+// codes (and back, for clients), JSON request and response helpers, list
+// pagination, and the authentication and role middleware.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// ErrorBody is the JSON envelope of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the content of an error response.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// kindStatus is the one place where error kinds become HTTP statuses.
+var kindStatus = map[errs.Kind]int{
+	errs.Invalid:         http.StatusBadRequest,
+	errs.NotExist:        http.StatusNotFound,
+	errs.Exist:           http.StatusConflict,
+	errs.Permission:      http.StatusForbidden,
+	errs.Unauthenticated: http.StatusUnauthorized,
+	errs.Conflict:        http.StatusConflict,
+	errs.Unavailable:     http.StatusServiceUnavailable,
+	errs.NoSpace:         http.StatusInsufficientStorage,
+	errs.TooLarge:        http.StatusRequestEntityTooLarge,
+	errs.Internal:        http.StatusInternalServerError,
+	errs.Other:           http.StatusInternalServerError,
+}
+
+// kindCode is the default machine-readable code of each kind.
+var kindCode = map[errs.Kind]string{
+	errs.Invalid:         "INVALID_ARGUMENT",
+	errs.NotExist:        "NOT_FOUND",
+	errs.Exist:           "ALREADY_EXISTS",
+	errs.Permission:      "FORBIDDEN",
+	errs.Unauthenticated: "UNAUTHENTICATED",
+	errs.Conflict:        "CONFLICT",
+	errs.Unavailable:     "UNAVAILABLE",
+	errs.NoSpace:         "INSUFFICIENT_STORAGE",
+	errs.TooLarge:        "TOO_LARGE",
+	errs.Internal:        "INTERNAL",
+	errs.Other:           "INTERNAL",
+}
+
+// Status returns the HTTP status for err.
+func Status(err error) int { return kindStatus[errs.KindOf(err)] }
+
+// WriteError answers a request with err in the JSON envelope. Internal
+// errors are logged and their details hidden from the caller.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	kind := errs.KindOf(err)
+	status := kindStatus[kind]
+	code := errs.CodeOf(err)
+	if code == "" {
+		code = kindCode[kind]
+	}
+	msg := err.Error()
+	if status >= 500 && kind != errs.Unavailable {
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error"
+	}
+	switch kind {
+	case errs.Unauthenticated:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="artstore"`)
+	case errs.Unavailable:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "5")
+		}
+	}
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+}
+
+// WriteJSON writes v as a JSON response with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// MaxJSONBody is the largest JSON request body accepted.
+const MaxJSONBody = 1 << 20
+
+// DecodeJSON reads a JSON request body into v, rejecting unknown fields,
+// trailing data and bodies over MaxJSONBody.
+func DecodeJSON(r *http.Request, v any) error {
+	const op = "api.DecodeJSON"
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return errs.E(op, errs.Invalid, errs.Msg("content type %q is not application/json", ct))
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, MaxJSONBody+1))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge bool
+		if errors.Is(err, io.ErrUnexpectedEOF) && r.ContentLength > MaxJSONBody {
+			tooLarge = true
+		}
+		if tooLarge {
+			return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))
+		}
+		return errs.E(op, errs.Invalid, fmt.Errorf("invalid JSON body: %w", err))
+	}
+	if dec.More() {
+		return errs.E(op, errs.Invalid, errs.Msg("invalid JSON body: trailing data"))
+	}
+	return nil
+}
+
+// Page limits of every list endpoint.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// ParsePage reads limit and offset from the query string.
+func ParsePage(r *http.Request) (limit, offset int, err error) {
+	const op = "api.ParsePage"
+	limit, offset = DefaultLimit, 0
+	q := r.URL.Query()
+	if s := q.Get("limit"); s != "" {
+		limit, err = strconv.Atoi(s)
+		if err != nil || limit < 1 || limit > MaxLimit {
+			return 0, 0, errs.E(op, errs.Invalid, errs.Msg("limit must be an integer from 1 to %d", MaxLimit))
+		}
+	}
+	if s := q.Get("offset"); s != "" {
+		offset, err = strconv.Atoi(s)
+		if err != nil || offset < 0 {
+			return 0, 0, errs.E(op, errs.Invalid, errs.Msg("offset must be a non-negative integer"))
+		}
+	}
+	return limit, offset, nil
+}
+
+// ReadError turns an error response into an error with the kind and code it
+// was sent with, so that a kind survives the trip between processes.
+func ReadError(op string, resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var eb ErrorBody
+	if json.Unmarshal(body, &eb) != nil || eb.Error.Code == "" {
+		// Not our envelope (a proxy, or the token endpoint's RFC 6749
+		// shape): derive the kind from the status alone.
+		return errs.E(op, StatusKind(resp.StatusCode), errs.Msg("%s: %s", resp.Status, strings.TrimSpace(string(body))))
+	}
+	// A default code names its kind exactly (409 is both Exist and
+	// Conflict); any other code is kept as a refinement of the status's kind.
+	for k, c := range kindCode {
+		if c == eb.Error.Code && kindStatus[k] == resp.StatusCode && k != errs.Other {
+			return errs.E(op, k, errors.New(eb.Error.Message))
+		}
+	}
+	return errs.E(op, StatusKind(resp.StatusCode), errs.Code(eb.Error.Code), errors.New(eb.Error.Message))
+}
+
+// StatusKind maps an HTTP status back to an error kind.
+func StatusKind(status int) errs.Kind {
+	for k, s := range kindStatus {
+		if s == status && k != errs.Other && k != errs.Exist {
+			return k
+		}
+	}
+	switch {
+	case status == http.StatusRequestedRangeNotSatisfiable, status == http.StatusUnprocessableEntity:
+		return errs.Invalid
+	case status == http.StatusTooManyRequests, status == http.StatusBadGateway, status == http.StatusGatewayTimeout:
+		return errs.Unavailable
+	case status >= 400 && status < 500:
+		return errs.Invalid
+	}
+	return errs.Internal
+}

@@ -1,0 +1,45 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// TestErrorRoundTrip checks that every kind survives being written as an
+// HTTP response and read back by a client.
+func TestErrorRoundTrip(t *testing.T) {
+	cases := []struct {
+		err  error
+		kind errs.Kind
+		code string
+	}{
+		{errs.E("op", errs.NotExist, errs.Msg("gone")), errs.NotExist, ""},
+		{errs.E("op", errs.Exist, errs.Msg("dup")), errs.Exist, ""},
+		{errs.E("op", errs.Conflict, errs.Msg("busy")), errs.Conflict, ""},
+		{errs.E("op", errs.Conflict, errs.Code("MODE_NOT_ALLOWED"), errs.Msg("ro")), errs.Conflict, "MODE_NOT_ALLOWED"},
+		{errs.E("op", errs.Invalid, errs.Msg("bad")), errs.Invalid, ""},
+		{errs.E("op", errs.Permission, errs.Msg("no")), errs.Permission, ""},
+		{errs.E("op", errs.Unauthenticated, errs.Msg("who")), errs.Unauthenticated, ""},
+		{errs.E("op", errs.Unavailable, errs.Msg("down")), errs.Unavailable, ""},
+		{errs.E("op", errs.NoSpace, errs.Msg("full")), errs.NoSpace, ""},
+		{errs.E("op", errs.TooLarge, errs.Msg("big")), errs.TooLarge, ""},
+		{errs.E("op", errs.Internal, errs.Msg("bug")), errs.Internal, ""},
+	}
+	for _, c := range cases {
+		rec := httptest.NewRecorder()
+		WriteError(rec, httptest.NewRequest("GET", "/", nil), c.err)
+		got := ReadError("client", rec.Result())
+		if errs.KindOf(got) != c.kind || errs.CodeOf(got) != c.code {
+			t.Errorf("%v: round trip gave kind %v code %q, want %v %q", c.err, errs.KindOf(got), errs.CodeOf(got), c.kind, c.code)
+		}
+		if c.kind == errs.Unauthenticated && rec.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("401 without WWW-Authenticate")
+		}
+		if c.kind == errs.Internal && rec.Code != http.StatusInternalServerError {
+			t.Errorf("internal error gave %d", rec.Code)
+		}
+	}
+}

@@ -1,0 +1,25 @@
+package artstore
+
+import "context"
+
+// Principal is an authenticated caller: a service account (an application)
+// or an admin user. It travels in the request context.
+type Principal struct {
+	Subject  string // the token's sub: the account's id
+	ClientID string // the service account's client id, if any
+	Name     string // a human-readable name, used in storage file names
+	Role     Role
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context that carries p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal carried by ctx, if any.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}

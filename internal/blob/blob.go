@@ -1,0 +1,93 @@
+// Package blob defines the small interface every storage backend implements
+// (local disk, S3, memory) and the rules they share. A backend stores opaque
+// objects under slash-separated keys; it knows nothing of files, sidecars or
+// modes. The conformance suite in package blobtest checks every backend
+// against the same contract.
+package blob
+
+import (
+	"context"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// Info describes a stored object.
+type Info struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// Backend stores objects. All methods are safe for concurrent use.
+//
+// Errors carry errs kinds: NotExist for a missing key, Invalid for a bad key
+// or range, NoSpace when the medium is full, Unavailable when the backend
+// cannot be reached.
+type Backend interface {
+	// Put stores the bytes of r under key, replacing any object there.
+	// It returns only when the object is durable, and the object becomes
+	// visible atomically: a reader sees the old object, the whole new one
+	// or nothing, never a part. size is the expected length, or -1 when it
+	// is unknown; a backend may use it to plan the upload. On error nothing
+	// new is visible under key.
+	Put(ctx context.Context, key string, r io.Reader, size int64) (written int64, err error)
+
+	// Get returns n bytes of the object starting at off; n < 0 means to the
+	// end. A range beyond the object's end is Invalid.
+	Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error)
+
+	// Stat describes the object under key.
+	Stat(ctx context.Context, key string) (Info, error)
+
+	// Delete removes the object under key. Deleting a missing key succeeds.
+	Delete(ctx context.Context, key string) error
+
+	// List calls fn for every object whose key starts with prefix, in no
+	// particular order, until fn returns an error, which List returns.
+	List(ctx context.Context, prefix string, fn func(Info) error) error
+
+	// Kind names the backend: "local", "s3" or "memory".
+	Kind() string
+
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// CheckKey reports whether key is a valid object key: non-empty, relative,
+// slash-separated, without empty, "." or ".." segments, backslashes or
+// control characters, and at most 1024 bytes.
+func CheckKey(key string) error {
+	const op = "blob.CheckKey"
+	if key == "" || len(key) > 1024 {
+		return errs.E(op, errs.Invalid, errs.Msg("key length %d out of range", len(key)))
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return errs.E(op, errs.Invalid, errs.Msg("key %q has a forbidden character", key))
+		}
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errs.E(op, errs.Invalid, errs.Msg("key %q has an invalid segment", key))
+		}
+	}
+	return nil
+}
+
+// CheckRange validates a range request against an object of the given size
+// and returns the number of bytes to read.
+func CheckRange(size, off, n int64) (int64, error) {
+	if off < 0 || off > size {
+		return 0, errs.E("blob.CheckRange", errs.Invalid, errs.Msg("offset %d outside object of %d bytes", off, size))
+	}
+	if n < 0 {
+		return size - off, nil
+	}
+	if off+n > size {
+		return 0, errs.E("blob.CheckRange", errs.Invalid, errs.Msg("range %d+%d outside object of %d bytes", off, n, size))
+	}
+	return n, nil
+}

@@ -1,0 +1,168 @@
+// Package sqldb is ArtStore's one SQL layer. It opens an embedded SQLite
+// database or a PostgreSQL server from a DSN, rewrites query placeholders for
+// the dialect, and applies each component's embedded migrations with goose.
+// Queries are written once, with '?' placeholders and SQL both dialects
+// accept; where they differ, callers branch on DB.Dialect.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// Dialect names an SQL dialect.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database and its dialect.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	DSN     string
+}
+
+// IsPostgresDSN reports whether dsn names a PostgreSQL server.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL
+// for PostgreSQL, otherwise a SQLite file, written as a path or as
+// sqlite:PATH. A SQLite database is put in WAL mode with full
+// synchronisation, so a committed transaction is durable.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	const op = "sqldb.Open"
+	var (
+		db      *sql.DB
+		dialect Dialect
+		err     error
+	)
+	if IsPostgresDSN(dsn) {
+		dialect = Postgres
+		db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			db.SetMaxOpenConns(16)
+			db.SetMaxIdleConns(16)
+		}
+	} else {
+		dialect = SQLite
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, errs.E(op, errs.Invalid, errs.Msg("empty SQLite path"))
+		}
+		path, err = filepath.Abs(path)
+		if err != nil {
+			return nil, errs.E(op, errs.Invalid, err)
+		}
+		q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+		db, err = sql.Open("sqlite", "file:"+path+q)
+		if err == nil {
+			// One writer at a time is all SQLite allows; a few readers
+			// may run beside it in WAL mode.
+			db.SetMaxOpenConns(4)
+		}
+	}
+	if err != nil {
+		return nil, errs.E(op, errs.Invalid, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, errs.E(op, errs.Unavailable, fmt.Errorf("%s: %w", redact(dsn), err))
+	}
+	return &DB{DB: db, Dialect: dialect, DSN: dsn}, nil
+}
+
+// redact removes a password from a DSN for use in messages.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		rest := dsn[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if c := strings.Index(rest[:at], ":"); c >= 0 {
+				return dsn[:i+3] + rest[:c] + ":***" + rest[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+// Rebind rewrites '?' placeholders as $1, $2, … for PostgreSQL. It does not
+// look inside string literals; queries must not put '?' in them.
+func (db *DB) Rebind(q string) string {
+	if db.Dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// Migrate applies the migrations of one component. fsys holds a directory
+// per dialect ("sqlite", "postgres") of goose SQL files; table names the
+// component's version table, so components migrate independently in one
+// database.
+func (db *DB) Migrate(ctx context.Context, fsys fs.FS, table string) error {
+	const op = "sqldb.Migrate"
+	sub, err := fs.Sub(fsys, string(db.Dialect))
+	if err != nil {
+		return errs.E(op, errs.Internal, err)
+	}
+	var (
+		dialect goose.Dialect
+		opts    = []goose.ProviderOption{goose.WithTableName(table), goose.WithDisableGlobalRegistry(true)}
+	)
+	switch db.Dialect {
+	case Postgres:
+		dialect = goose.DialectPostgres
+		// Several processes may start at once against one server.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID(table)))
+		if err != nil {
+			return errs.E(op, errs.Internal, err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	default:
+		dialect = goose.DialectSQLite3
+	}
+	p, err := goose.NewProvider(dialect, db.DB, sub, opts...)
+	if err != nil {
+		return errs.E(op, errs.Internal, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return errs.E(op, errs.Unavailable, err)
+	}
+	return nil
+}
+
+// lockID derives a stable advisory-lock id from a table name.
+func lockID(table string) int64 {
+	var h int64 = 5381
+	for i := 0; i < len(table); i++ {
+		h = h*33 + int64(table[i])
+	}
+	return h & 0x7fffffffffffffff
+}
