@@ -1,0 +1,218 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/artstore/artstore/internal/api"
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// maxTokenBody is the largest token request accepted; real ones are a few
+// hundred bytes.
+const maxTokenBody = 64 << 10
+
+// Routes registers the admin service's HTTP endpoints on r. Routes that
+// need a caller's identity check it with authn.
+func (s *Service) Routes(r chi.Router, authn api.Authenticator) {
+	r.Post("/api/v1/auth/token", s.handleToken)
+	r.Get("/.well-known/jwks.json", s.handleJWKS)
+	r.With(api.Allow(authn, api.AdminRoles...)).Post("/api/v1/service-accounts", s.handleCreateServiceAccount)
+}
+
+// oauthError is the RFC 6749 §5.2 error body, which the token endpoint
+// uses instead of ArtStore's envelope because OAuth2 clients expect it.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
+	if status == http.StatusUnauthorized {
+		// RFC 6749 §5.2 requires a challenge naming the scheme the client
+		// may authenticate with.
+		w.Header().Set("WWW-Authenticate", `Basic realm="artstore", charset="UTF-8"`)
+	}
+	api.WriteJSON(w, status, oauthError{Error: code, Description: desc})
+}
+
+// tokenRequest is a token request, from a form or a JSON body.
+type tokenRequest struct {
+	GrantType    string `json:"grant_type"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// handleToken is the OAuth2 token endpoint for the client credentials
+// grant (RFC 6749 §4.4).
+func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
+	// Token responses must never be cached (RFC 6749 §5.1), and that
+	// includes the errors.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+
+	req, msg := readTokenRequest(w, r)
+	if msg != "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", msg)
+		return
+	}
+	if req.GrantType != "client_credentials" {
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "only client_credentials is supported")
+		return
+	}
+	if req.ClientID == "" || req.ClientSecret == "" {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client credentials required")
+		return
+	}
+	tok, err := s.IssueToken(r.Context(), req.ClientID, req.ClientSecret)
+	switch {
+	case errs.Is(errs.Unauthenticated, err):
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "invalid client credentials")
+	case errs.Is(errs.Unavailable, err):
+		w.Header().Set("Retry-After", "5")
+		writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "")
+	case err != nil:
+		slog.ErrorContext(r.Context(), "issuing a token failed", "err", err)
+		writeOAuthError(w, http.StatusInternalServerError, "server_error", "")
+	default:
+		api.WriteJSON(w, http.StatusOK, tok)
+	}
+}
+
+// readTokenRequest reads the client's credentials from the body (a form,
+// or JSON) and from HTTP Basic authentication (RFC 6749 §2.3.1). It
+// returns a message for the client when the request is malformed. A JSON
+// body may leave out grant_type, which then means client_credentials.
+func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, string) {
+	var req tokenRequest
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return req, "Content-Type must be application/x-www-form-urlencoded or application/json"
+	}
+	switch ct {
+	case "application/x-www-form-urlencoded":
+		// Only the body counts: RFC 6749 forbids credentials in the URL,
+		// where they would end up in logs.
+		if err := r.ParseForm(); err != nil {
+			return req, bodyProblem(err)
+		}
+		for _, name := range []string{"grant_type", "client_id", "client_secret"} {
+			if len(r.PostForm[name]) > 1 {
+				return req, "parameter " + name + " repeated"
+			}
+		}
+		req.GrantType = r.PostForm.Get("grant_type")
+		if req.GrantType == "" {
+			return req, "grant_type is required"
+		}
+		req.ClientID = r.PostForm.Get("client_id")
+		req.ClientSecret = r.PostForm.Get("client_secret")
+	case "application/json":
+		// Unknown fields (such as scope) are ignored, as they are in a form.
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&req); err != nil {
+			return req, bodyProblem(err)
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return req, "trailing data after the JSON body"
+		}
+		if req.GrantType == "" {
+			req.GrantType = "client_credentials"
+		}
+	default:
+		return req, "Content-Type must be application/x-www-form-urlencoded or application/json"
+	}
+
+	if id, secret, ok := r.BasicAuth(); ok {
+		// A client uses one authentication method (RFC 6749 §2.3).
+		if req.ClientSecret != "" {
+			return req, "client credentials given both in the body and in the Authorization header"
+		}
+		// The Basic credentials are form-encoded before base64 (§2.3.1).
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return req, "malformed Authorization header"
+		}
+		if req.ClientID != "" && req.ClientID != id {
+			return req, "client_id differs from the Authorization header"
+		}
+		req.ClientID, req.ClientSecret = id, secret
+	} else if r.Header.Get("Authorization") != "" {
+		return req, "unsupported Authorization scheme; use Basic or the body"
+	}
+	return req, ""
+}
+
+// bodyProblem describes a body that could not be read.
+func bodyProblem(err error) string {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return "request body too large"
+	}
+	return "malformed request body"
+}
+
+// handleJWKS serves the public signing keys. They change rarely and
+// verifiers refetch on an unknown kid, so caches may keep them a while.
+func (s *Service) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	s.keys.refreshIfStale(r.Context())
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	api.WriteJSON(w, http.StatusOK, s.JWKS())
+}
+
+// createAccountRequest is the body of POST /api/v1/service-accounts.
+type createAccountRequest struct {
+	Name string        `json:"name"`
+	Role artstore.Role `json:"role"`
+}
+
+// createdAccount is the answer to POST /api/v1/service-accounts: the
+// account and, this once only, its secret.
+type createdAccount struct {
+	ID           string        `json:"id"`
+	Name         string        `json:"name"`
+	Role         artstore.Role `json:"role"`
+	ClientID     string        `json:"client_id"`
+	ClientSecret string        `json:"client_secret"`
+	Status       AccountStatus `json:"status"`
+	CreatedAt    time.Time     `json:"created_at"`
+}
+
+func (s *Service) handleCreateServiceAccount(w http.ResponseWriter, r *http.Request) {
+	// The answer holds a secret, which no cache may keep.
+	w.Header().Set("Cache-Control", "no-store")
+	var req createAccountRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	if req.Role == "" {
+		req.Role = artstore.RoleUser
+	}
+	a, secret, err := s.CreateServiceAccount(r.Context(), req.Name, req.Role)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusCreated, createdAccount{
+		ID:           a.ID,
+		Name:         a.Name,
+		Role:         a.Role,
+		ClientID:     a.ClientID,
+		ClientSecret: secret,
+		Status:       a.Status,
+		CreatedAt:    a.CreatedAt,
+	})
+}
