@@ -1,0 +1,266 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/blob"
+	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/naming"
+)
+
+// Stat returns a file's metadata.
+func (e *Element) Stat(ctx context.Context, fileID string) (*artstore.File, error) {
+	if err := checkID(fileID); err != nil {
+		return nil, errs.E("storage.Stat", err)
+	}
+	f, err := e.x.get(ctx, fileID)
+	if err != nil {
+		return nil, errs.E("storage.Stat", err)
+	}
+	return f, nil
+}
+
+// List returns a page of files, newest first.
+func (e *Element) List(ctx context.Context, p artstore.Page) (artstore.FileList, error) {
+	items, err := e.x.list(ctx, p.Limit, p.Offset)
+	if err != nil {
+		return artstore.FileList{}, errs.E("storage.List", err)
+	}
+	e.mu.Lock()
+	total := e.count
+	e.mu.Unlock()
+	return artstore.FileList{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset,
+		HasMore: int64(p.Offset+len(items)) < total}, nil
+}
+
+// Open returns a range of a file's content.
+func (e *Element) Open(ctx context.Context, fileID string, off, n int64) (io.ReadCloser, error) {
+	const op = "storage.Open"
+	if m := e.Mode(); !m.CanReadContent() {
+		return nil, modeError(op, m, "reading content (an archive element keeps metadata only)")
+	}
+	f, err := e.Stat(ctx, fileID)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	if _, err := blob.CheckRange(f.Size, off, n); err != nil {
+		return nil, errs.E(op, err)
+	}
+	rc, err := e.backend.Get(ctx, f.Key(), off, n)
+	if errs.Is(errs.NotExist, err) {
+		// The index knows the file but its content is gone: that is
+		// damage, not a missing file.
+		return nil, errs.E(op, errs.Internal, errs.Msg("content of file %s is missing from the backend", fileID))
+	}
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	return rc, nil
+}
+
+// Update changes a file's description, tags or metadata and bumps its
+// version. The sidecar is rewritten first; the index and journal follow.
+func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatch) (*artstore.File, error) {
+	const op = "storage.Update"
+	e.rebuild.RLock()
+	defer e.rebuild.RUnlock()
+	if m := e.Mode(); !m.CanUpdate() {
+		return nil, modeError(op, m, "metadata updates")
+	}
+	if err := checkID(fileID); err != nil {
+		return nil, errs.E(op, err)
+	}
+	unlock := e.lockFile(fileID)
+	defer unlock()
+	f, err := e.x.get(ctx, fileID)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	if p.Description != nil {
+		f.Description = *p.Description
+	}
+	if p.Tags != nil {
+		f.Tags = *p.Tags
+		if f.Tags == nil {
+			f.Tags = []string{}
+		}
+	}
+	if p.Metadata != nil {
+		f.Metadata = *p.Metadata
+		if f.Metadata == nil {
+			f.Metadata = map[string]any{}
+		}
+	}
+	if err := checkMeta(f.Description, f.Tags, f.Metadata); err != nil {
+		return nil, errs.E(op, err)
+	}
+	f.Version++
+	f.UpdatedAt = time.Now().UTC()
+	key := f.Key()
+	if err := e.c.do(ctx, func(t *txn) error {
+		return e.x.putIntent(t.Tx, intent{FileID: fileID, Op: opUpdate, Key: key})
+	}); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if err := e.writeSidecar(ctx, f); err != nil {
+		// The old sidecar is intact (Put is atomic), so the intent can go;
+		// if even that fails, recovery finds the sidecar unchanged.
+		e.dropIntent(fileID)
+		return nil, errs.E(op, err)
+	}
+	err = e.c.do(ctx, func(t *txn) error {
+		if err := e.x.dropIntent(t.Tx, fileID); err != nil {
+			return err
+		}
+		if err := e.x.upsertFile(t.Tx, f); err != nil {
+			return err
+		}
+		return t.appendChange(&artstore.Change{Type: artstore.FileUpdated, FileID: fileID, Version: f.Version, At: f.UpdatedAt, File: f})
+	})
+	if err != nil {
+		// The sidecar is newer than the index; the intent stays, and
+		// recovery brings the index up to the sidecar.
+		return nil, errs.E(op, err)
+	}
+	return f, nil
+}
+
+// Delete removes a file as a user would: only in edit mode.
+func (e *Element) Delete(ctx context.Context, fileID string) error {
+	const op = "storage.Delete"
+	if m := e.Mode(); !m.CanDelete() {
+		return modeError(op, m, "deletes")
+	}
+	return e.remove(ctx, op, fileID, false)
+}
+
+// Purge removes a file in any mode, for the garbage collector. Purging a
+// file that does not exist succeeds.
+func (e *Element) Purge(ctx context.Context, fileID string) error {
+	return e.remove(ctx, "storage.Purge", fileID, true)
+}
+
+// remove deletes the sidecar first, so that the source of truth says the
+// file is gone before anything else changes, then the content, then the
+// index row, journaling the deletion.
+func (e *Element) remove(ctx context.Context, op, fileID string, idempotent bool) error {
+	e.rebuild.RLock()
+	defer e.rebuild.RUnlock()
+	if err := checkID(fileID); err != nil {
+		return errs.E(op, err)
+	}
+	unlock := e.lockFile(fileID)
+	defer unlock()
+	f, err := e.x.get(ctx, fileID)
+	if errs.Is(errs.NotExist, err) && idempotent {
+		return nil
+	}
+	if err != nil {
+		return errs.E(op, err)
+	}
+	key := f.Key()
+	if err := e.c.do(ctx, func(t *txn) error {
+		return e.x.putIntent(t.Tx, intent{FileID: fileID, Op: opDelete, Key: key})
+	}); err != nil {
+		return errs.E(op, err)
+	}
+	// After the intent, the delete is bound to finish: if a step fails
+	// here, recovery completes it on the next start.
+	if err := e.backend.Delete(ctx, naming.SidecarKey(key)); err != nil {
+		return errs.E(op, err)
+	}
+	if err := e.backend.Delete(ctx, key); err != nil {
+		return errs.E(op, err)
+	}
+	if err := e.commitDelete(ctx, f); err != nil {
+		return errs.E(op, err)
+	}
+	return nil
+}
+
+// commitDelete removes f's index row and intent and journals the deletion.
+func (e *Element) commitDelete(ctx context.Context, f *artstore.File) error {
+	err := e.c.do(ctx, func(t *txn) error {
+		if err := e.x.dropIntent(t.Tx, f.FileID); err != nil {
+			return err
+		}
+		if err := e.x.deleteFile(t.Tx, f.FileID); err != nil {
+			return err
+		}
+		return t.appendChange(&artstore.Change{Type: artstore.FileDeleted, FileID: f.FileID, Version: f.Version + 1, At: time.Now().UTC(), File: f})
+	})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.used -= f.Size
+	e.count--
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Element) dropIntent(fileID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.c.do(ctx, func(t *txn) error { return e.x.dropIntent(t.Tx, fileID) }); err != nil {
+		e.log.Warn("could not drop an intent", "file_id", fileID, "err", err)
+	}
+}
+
+// checkID rejects file ids that are not canonical UUIDs.
+func checkID(id string) error {
+	if len(id) != 36 || strings.ToLower(id) != id {
+		return errs.E(errs.Invalid, errs.Msg("file id %q is not a lower-case UUID", trunc(id)))
+	}
+	for i, c := range id {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return errs.E(errs.Invalid, errs.Msg("file id %q is not a lower-case UUID", trunc(id)))
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return errs.E(errs.Invalid, errs.Msg("file id %q is not a lower-case UUID", trunc(id)))
+			}
+		}
+	}
+	return nil
+}
+
+func trunc(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// checkMeta enforces the limits of user-supplied metadata.
+func checkMeta(description string, tags []string, md map[string]any) error {
+	if len(description) > maxDescription || !utf8.ValidString(description) {
+		return errs.E(errs.Invalid, errs.Msg("description must be valid UTF-8 of at most %d bytes", maxDescription))
+	}
+	if len(tags) > maxTags {
+		return errs.E(errs.Invalid, errs.Msg("at most %d tags", maxTags))
+	}
+	for _, t := range tags {
+		if t == "" || len(t) > maxTagLen || !utf8.ValidString(t) || strings.ContainsFunc(t, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return errs.E(errs.Invalid, errs.Msg("tag %q must be printable UTF-8 of 1 to %d bytes", trunc(t), maxTagLen))
+		}
+	}
+	b, err := json.Marshal(md)
+	if err != nil || len(b) > maxMetadataJSON {
+		return errs.E(errs.Invalid, errs.Msg("metadata must be a JSON object of at most %d bytes", maxMetadataJSON))
+	}
+	for k := range md {
+		if k == "" || !utf8.ValidString(k) || len(k) > 256 {
+			return errs.E(errs.Invalid, errs.Msg("metadata keys must be valid UTF-8 of 1 to 256 bytes"))
+		}
+	}
+	return nil
+}

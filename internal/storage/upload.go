@@ -1,0 +1,308 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/naming"
+	"github.com/artstore/artstore/internal/sidecar"
+)
+
+// Upload stores a new file: content first, then its sidecar, both durable;
+// then, in one transaction, its index row and its journal entry. Only then
+// does it return. The content is streamed; it is never held in memory.
+func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Reader) (*artstore.File, error) {
+	const op = "storage.Upload"
+	e.rebuild.RLock()
+	defer e.rebuild.RUnlock()
+	if m := e.Mode(); !m.CanCreate() {
+		return nil, modeError(op, m, "uploads")
+	}
+	f, err := e.newFile(ctx, nf)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	release, err := e.reserveID(ctx, f.FileID)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	defer release()
+	if nf.Size >= 0 {
+		if err := e.checkRoom(nf.Size); err != nil {
+			return nil, errs.E(op, err)
+		}
+	}
+
+	key := f.Key()
+	if err := e.c.do(ctx, func(t *txn) error {
+		return e.x.putIntent(t.Tx, intent{FileID: f.FileID, Op: opPut, Key: key})
+	}); err != nil {
+		return nil, errs.E(op, err)
+	}
+	// From here on, a failure must undo what was written; recovery does
+	// the same after a crash, guided by the intent.
+	committed := false
+	defer func() {
+		if !committed {
+			e.abandon(f.FileID, key)
+		}
+	}()
+
+	cr := &countingReader{r: content, e: e, h: sha256.New()}
+	defer cr.release()
+	if f.ContentType == "" {
+		f.ContentType, cr.r = sniff(cr.r, f.OriginalFilename)
+	}
+	n, err := e.backend.Put(ctx, key, cr, nf.Size)
+	if cr.err != nil {
+		// The content's own failure (a malformed body, a full element)
+		// says more than the backend's report of it.
+		return nil, errs.E(op, cr.err)
+	}
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	if nf.Size >= 0 && n != nf.Size {
+		return nil, errs.E(op, errs.Invalid, errs.Msg("content is %d bytes, %d declared", n, nf.Size))
+	}
+	f.Size = n
+	f.Checksum = hex.EncodeToString(cr.h.Sum(nil))
+	if err := e.writeSidecar(ctx, f); err != nil {
+		return nil, errs.E(op, err)
+	}
+	err = e.c.do(ctx, func(t *txn) error {
+		if err := e.x.dropIntent(t.Tx, f.FileID); err != nil {
+			return err
+		}
+		if err := e.x.upsertFile(t.Tx, f); err != nil {
+			return err
+		}
+		return t.appendChange(&artstore.Change{Type: artstore.FileCreated, FileID: f.FileID, Version: f.Version, At: f.UploadedAt, File: f})
+	})
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	committed = true
+	e.mu.Lock()
+	e.used += n
+	e.count++
+	e.mu.Unlock()
+	return f, nil
+}
+
+// newFile validates what the caller says and fills in the metadata of the
+// file to be written.
+func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.File, error) {
+	if err := naming.CheckOriginalName(nf.Filename); err != nil {
+		return nil, err
+	}
+	id := nf.FileID
+	if id == "" {
+		id = uuid.Must(uuid.NewV7()).String()
+	} else {
+		u, err := uuid.Parse(id)
+		if err != nil || len(id) != 36 {
+			return nil, errs.E(errs.Invalid, errs.Msg("file_id %q is not a UUID", id))
+		}
+		id = u.String()
+	}
+	policy := nf.RetentionPolicy
+	if policy == "" {
+		policy = artstore.Temporary
+	}
+	if !policy.Valid() {
+		return nil, errs.E(errs.Invalid, errs.Msg("unknown retention_policy %q", policy))
+	}
+	if err := checkMeta(nf.Description, nf.Tags, nf.Metadata); err != nil {
+		return nil, err
+	}
+	if nf.ContentType != "" {
+		if _, _, err := mime.ParseMediaType(nf.ContentType); err != nil || len(nf.ContentType) > 255 {
+			return nil, errs.E(errs.Invalid, errs.Msg("invalid content type %q", nf.ContentType))
+		}
+	}
+	p, _ := artstore.PrincipalFrom(ctx)
+	uploader := p.Subject
+	if uploader == "" {
+		uploader = "anonymous"
+	}
+	nameAs := p.Name
+	if nameAs == "" {
+		nameAs = uploader
+	}
+	now := time.Now().UTC()
+	tags := nf.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	md := nf.Metadata
+	if md == nil {
+		md = map[string]any{}
+	}
+	var expires *time.Time
+	if nf.ExpiresAt != nil {
+		t := nf.ExpiresAt.UTC()
+		expires = &t
+	}
+	return &artstore.File{
+		FileID:           id,
+		OriginalFilename: nf.Filename,
+		StorageFilename:  naming.StorageName(nf.Filename, nameAs, now, id),
+		StoragePath:      naming.Dir(now),
+		ContentType:      nf.ContentType,
+		UploadedBy:       uploader,
+		UploadedAt:       now,
+		UpdatedAt:        now,
+		Description:      nf.Description,
+		Tags:             tags,
+		Metadata:         md,
+		RetentionPolicy:  policy,
+		ExpiresAt:        expires,
+		Version:          1,
+		StorageElementID: e.cfg.ID,
+	}, nil
+}
+
+// reserveID makes sure no file with id exists or is being written.
+func (e *Element) reserveID(ctx context.Context, id string) (func(), error) {
+	e.mu.Lock()
+	if e.inflight[id] {
+		e.mu.Unlock()
+		return nil, errs.E(errs.Exist, errs.Msg("file %s is being uploaded", id))
+	}
+	e.inflight[id] = true
+	e.mu.Unlock()
+	release := func() {
+		e.mu.Lock()
+		delete(e.inflight, id)
+		e.mu.Unlock()
+	}
+	if _, err := e.x.get(ctx, id); err == nil {
+		release()
+		return nil, errs.E(errs.Exist, errs.Msg("file %s already exists", id))
+	} else if !errs.Is(errs.NotExist, err) {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// checkRoom reports whether n more bytes fit in the element.
+func (e *Element) checkRoom(n int64) error {
+	if e.cfg.Capacity <= 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.used+e.pending+n > e.cfg.Capacity {
+		return errs.E(errs.NoSpace, errs.Msg("element %s has %d bytes available, %d needed", e.cfg.ID, max(0, e.cfg.Capacity-e.used-e.pending), n))
+	}
+	return nil
+}
+
+// abandon removes what a failed upload wrote, and its intent.
+func (e *Element) abandon(fileID, key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err1 := e.backend.Delete(ctx, naming.SidecarKey(key))
+	err2 := e.backend.Delete(ctx, key)
+	if err1 != nil || err2 != nil {
+		// Keep the intent: recovery retries on the next start.
+		e.log.Warn("could not remove a failed upload", "file_id", fileID, "err", errors.Join(err1, err2))
+		return
+	}
+	if err := e.c.do(ctx, func(t *txn) error { return e.x.dropIntent(t.Tx, fileID) }); err != nil {
+		e.log.Warn("could not drop the intent of a failed upload", "file_id", fileID, "err", err)
+	}
+}
+
+// writeSidecar stores f's sidecar durably.
+func (e *Element) writeSidecar(ctx context.Context, f *artstore.File) error {
+	b, err := sidecar.Encode(f)
+	if err != nil {
+		return err
+	}
+	_, err = e.backend.Put(ctx, naming.SidecarKey(f.Key()), bytes.NewReader(b), int64(len(b)))
+	return err
+}
+
+// countingReader hashes the content as it streams and takes capacity as
+// bytes arrive, so that concurrent uploads of unknown size cannot together
+// overfill the element.
+type countingReader struct {
+	r     io.Reader
+	e     *Element
+	h     hash.Hash
+	taken int64
+	err   error // the first error other than io.EOF
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.h.Write(p[:n])
+		if c.e.cfg.Capacity > 0 {
+			if rerr := c.take(int64(n)); rerr != nil {
+				c.err = rerr
+				return 0, rerr
+			}
+		}
+	}
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *countingReader) take(n int64) error {
+	e := c.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.used+e.pending+n > e.cfg.Capacity {
+		return errs.E("storage.Upload", errs.NoSpace, errs.Msg("element %s is full (capacity %d bytes)", e.cfg.ID, e.cfg.Capacity))
+	}
+	e.pending += n
+	c.taken += n
+	return nil
+}
+
+// release gives back the bytes taken; a successful upload has moved them
+// to used by then.
+func (c *countingReader) release() {
+	c.e.mu.Lock()
+	c.e.pending -= c.taken
+	c.e.mu.Unlock()
+}
+
+// sniff determines a content type from the name's extension, or failing
+// that from the first bytes of the content, which it puts back.
+func sniff(r io.Reader, name string) (string, io.Reader) {
+	if ct := mime.TypeByExtension(strings.ToLower(path.Ext(name))); ct != "" {
+		return ct, r
+	}
+	buf := make([]byte, 512)
+	n, _ := io.ReadFull(r, buf)
+	return http.DetectContentType(buf[:n]), io.MultiReader(bytes.NewReader(buf[:n]), r)
+}
+
+// Limits of file metadata.
+const (
+	maxDescription  = 4096
+	maxTags         = 100
+	maxTagLen       = 128
+	maxMetadataJSON = 64 << 10
+)
