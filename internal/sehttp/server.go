@@ -1,0 +1,207 @@
+// Package sehttp serves a storage element over HTTP and provides the HTTP
+// client that implements artstore.Element for a remote element. The same
+// handler serves a standalone element at its root and an embedded one at
+// /elements/{element_id} in the all-in-one server.
+package sehttp
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/artstore/artstore/internal/api"
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// Handler serves one element.
+type Handler struct {
+	el    artstore.Element
+	authn api.Authenticator
+	r     chi.Router
+}
+
+// Route is one route of the element API, with the roles allowed on it.
+// The route table is the single source of the element's permissions.
+type Route struct {
+	Method  string
+	Pattern string
+	Roles   []artstore.Role // nil means any authenticated role
+	handler func(h *Handler, w http.ResponseWriter, r *http.Request)
+}
+
+// Routes lists the element API, relative to the element's base URL.
+var Routes = []Route{
+	{"GET", "/api/v1/info", api.AnyRole, (*Handler).info},
+	{"POST", "/api/v1/files", api.WriterRoles, (*Handler).upload},
+	{"GET", "/api/v1/files", api.AnyRole, (*Handler).list},
+	{"GET", "/api/v1/files/{file_id}", api.AnyRole, (*Handler).stat},
+	{"PATCH", "/api/v1/files/{file_id}", api.WriterRoles, (*Handler).update},
+	{"DELETE", "/api/v1/files/{file_id}", api.AdminRoles, (*Handler).delete},
+	{"GET", "/api/v1/files/{file_id}/download", api.AnyRole, (*Handler).download},
+	{"HEAD", "/api/v1/files/{file_id}/download", api.AnyRole, (*Handler).download},
+	{"DELETE", "/api/v1/gc/{file_id}", api.AdminRoles, (*Handler).purge},
+	{"POST", "/api/v1/mode", api.AdminRoles, (*Handler).setMode},
+	{"GET", "/api/v1/changes", api.AnyRole, (*Handler).changes},
+	{"POST", "/api/v1/rebuild", api.AdminRoles, (*Handler).rebuild},
+	{"POST", "/api/v1/verify", api.AdminRoles, (*Handler).verify},
+}
+
+// NewHandler returns the HTTP handler of el; authn checks every request.
+func NewHandler(el artstore.Element, authn api.Authenticator) *Handler {
+	h := &Handler{el: el, authn: authn, r: chi.NewRouter()}
+	for _, rt := range Routes {
+		serve := rt.handler
+		h.r.With(api.Allow(authn, rt.Roles...)).Method(rt.Method, rt.Pattern,
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(h, w, r) }))
+	}
+	h.r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		api.WriteError(w, r, errs.E(errs.NotExist, errs.Msg("no route %s %s", r.Method, r.URL.Path)))
+	})
+	h.r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		api.WriteJSON(w, http.StatusMethodNotAllowed, api.ErrorBody{Error: api.ErrorDetail{Code: "METHOD_NOT_ALLOWED", Message: r.Method + " is not allowed on " + r.URL.Path}})
+	})
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.r.ServeHTTP(w, r) }
+
+// Router is the handler's router, for mounting it where its routes can be
+// walked.
+func (h *Handler) Router() chi.Router { return h.r }
+
+func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
+	info, err := h.el.Info(r.Context())
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, info)
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := api.ParsePage(r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	l, err := h.el.List(r.Context(), artstore.Page{Limit: limit, Offset: offset})
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, l)
+}
+
+func (h *Handler) stat(w http.ResponseWriter, r *http.Request) {
+	f, err := h.el.Stat(r.Context(), chi.URLParam(r, "file_id"))
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, f)
+}
+
+func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
+	var p artstore.FilePatch
+	if err := api.DecodeJSON(r, &p); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	f, err := h.el.Update(r.Context(), chi.URLParam(r, "file_id"), p)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, f)
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
+	if err := h.el.Delete(r.Context(), chi.URLParam(r, "file_id")); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) purge(w http.ResponseWriter, r *http.Request) {
+	if err := h.el.Purge(r.Context(), chi.URLParam(r, "file_id")); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) setMode(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Mode artstore.Mode `json:"mode"`
+	}
+	if err := api.DecodeJSON(r, &req); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	info, err := h.el.SetMode(r.Context(), req.Mode)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, info)
+}
+
+func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	bad := func(msg string) { api.WriteError(w, r, errs.E("sehttp.changes", errs.Invalid, errs.Msg("%s", msg))) }
+	var (
+		since int64
+		limit = api.DefaultLimit
+		wait  time.Duration
+		err   error
+	)
+	if s := q.Get("since"); s != "" {
+		if since, err = strconv.ParseInt(s, 10, 64); err != nil || since < 0 {
+			bad("since must be a non-negative integer")
+			return
+		}
+	}
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil {
+			bad("limit must be an integer")
+			return
+		}
+	}
+	if s := q.Get("wait"); s != "" {
+		if wait, err = time.ParseDuration(s); err != nil {
+			bad("wait must be a duration such as 30s")
+			return
+		}
+	}
+	c, err := h.el.Changes(r.Context(), since, limit, wait)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, c)
+}
+
+func (h *Handler) rebuild(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.el.Rebuild(r.Context())
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, rep)
+}
+
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.el.Verify(r.Context())
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, struct {
+		artstore.VerifyReport
+		OK bool `json:"ok"`
+	}{rep, rep.OK()})
+}

@@ -1,0 +1,172 @@
+// Package testcluster starts a whole ArtStore system inside one test: the
+// real server, configured as `artstore serve` would configure it, behind a
+// real HTTP listener, with helpers to obtain tokens and make requests.
+package testcluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/artstore/artstore/internal/config"
+	"github.com/artstore/artstore/internal/server"
+)
+
+// Cluster is a running system.
+type Cluster struct {
+	URL     string
+	DataDir string
+	Server  *server.Server
+	Config  config.Config
+	// The bootstrap admin service account.
+	ClientID, ClientSecret string
+
+	t   testing.TB
+	hts *httptest.Server
+}
+
+// Start starts a system with the default configuration in a temporary data
+// directory; opts may change the configuration first.
+func Start(t testing.TB, opts ...func(*config.Config)) *Cluster {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Log.Level = "warn"
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv, err := server.Open(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hts := httptest.NewServer(srv.Handler())
+	c := &Cluster{URL: hts.URL, DataDir: cfg.DataDir, Server: srv, Config: cfg, t: t, hts: hts}
+	t.Cleanup(func() {
+		hts.Close()
+		srv.Close()
+	})
+	var creds struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "bootstrap-credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &creds); err != nil {
+		t.Fatal(err)
+	}
+	c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
+	return c
+}
+
+// Token obtains an access token for a service account.
+func (c *Cluster) Token(clientID, secret string) string {
+	c.t.Helper()
+	resp, err := http.PostForm(c.URL+"/api/v1/auth/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&tok) != nil {
+		c.t.Fatalf("token request: %s", resp.Status)
+	}
+	return tok.AccessToken
+}
+
+// AdminToken returns a token of the bootstrap admin account.
+func (c *Cluster) AdminToken() string { return c.Token(c.ClientID, c.ClientSecret) }
+
+// Account creates a service account with role and returns a token for it.
+func (c *Cluster) Account(name, role string) string {
+	c.t.Helper()
+	resp := c.Do("POST", "/api/v1/service-accounts", c.AdminToken(), "application/json",
+		strings.NewReader(`{"name":"`+name+`","role":"`+role+`"}`), nil)
+	var sa struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if resp.StatusCode != 201 || json.Unmarshal(resp.Body, &sa) != nil {
+		c.t.Fatalf("creating account %s: %d %s", name, resp.StatusCode, resp.Body)
+	}
+	return c.Token(sa.ClientID, sa.ClientSecret)
+}
+
+// Response is a finished response with its whole body.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+}
+
+// JSON decodes the body into v.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decoding %q: %v", r.Body, err)
+	}
+}
+
+// Do sends a request and reads the whole answer.
+func (c *Cluster) Do(method, path, token, contentType string, body io.Reader, hdr http.Header) *Response {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.URL+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Form builds a multipart body: fields in order, then the file part.
+func Form(fields [][2]string, filename, content string) (contentType string, body *bytes.Buffer) {
+	body = &bytes.Buffer{}
+	mw := multipart.NewWriter(body)
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
+	if filename != "" {
+		w, _ := mw.CreateFormFile("file", filename)
+		io.WriteString(w, content)
+	}
+	mw.Close()
+	return mw.FormDataContentType(), body
+}
