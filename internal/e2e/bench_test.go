@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The benchmarks start the real binary and drive it over loopback. Run:
+//
+//	go test ./internal/e2e -run '^$' -bench . -benchtime 1x
+//
+// BenchmarkRawWrite is the physical limit the uploads are compared with:
+// the same bytes hashed with SHA-256 and written with fsync to the same
+// disk, in the same run.
+
+const gib = 1 << 30
+
+// pattern is a 1 MiB random block that sources repeat, so that producing
+// the bytes costs almost nothing next to what is measured.
+var pattern = func() []byte {
+	b := make([]byte, 1<<20)
+	rand.Read(b)
+	return b
+}()
+
+type repeat struct{ off, left int64 }
+
+func source(n int64) io.Reader { return &repeat{left: n} }
+
+func (r *repeat) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, pattern[r.off%int64(len(pattern)):])
+	n = int(min(int64(n), r.left))
+	r.off += int64(n)
+	r.left -= int64(n)
+	return n, nil
+}
+
+// benchDir is a directory on the disk the project lives on.
+func benchDir(b *testing.B) string {
+	dir, err := os.MkdirTemp(".", "bench-data-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	b.Cleanup(func() { os.RemoveAll(abs) })
+	return abs
+}
+
+func BenchmarkRawWrite1GiB(b *testing.B) {
+	dir := benchDir(b)
+	b.SetBytes(gib)
+	buf := make([]byte, 1<<20)
+	for i := 0; i < b.N; i++ {
+		f, err := os.Create(filepath.Join(dir, "raw"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := sha256.New()
+		if _, err := io.CopyBuffer(io.MultiWriter(f, h), source(gib), buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+}
+
+// uploadStream uploads size bytes as one file and returns the file id.
+func uploadStream(b testing.TB, hc *http.Client, url, tok, name string, size int64) string {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		mw.WriteField("size", strconv.FormatInt(size, 10))
+		fw, _ := mw.CreateFormFile("file", name)
+		_, err := io.CopyBuffer(fw, source(size), make([]byte, 1<<20))
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, _ := http.NewRequest("POST", url, pr)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var f struct {
+		FileID string `json:"file_id"`
+	}
+	if resp.StatusCode != 201 || json.NewDecoder(resp.Body).Decode(&f) != nil {
+		msg, _ := io.ReadAll(resp.Body)
+		b.Fatalf("upload: %s %s", resp.Status, msg)
+	}
+	return f.FileID
+}
+
+func download(b testing.TB, hc *http.Client, url, tok string) int64 {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("download: %s %v", resp.Status, err)
+	}
+	return n
+}
+
+func benchServer(b *testing.B) (*proc, string) {
+	p := start(b, benchDir(b))
+	return p, p.token()
+}
+
+func BenchmarkUpload1GiB(b *testing.B) {
+	p, tok := benchServer(b)
+	b.SetBytes(gib)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		uploadStream(b, http.DefaultClient, p.url+"/elements/rw-01/api/v1/files", tok, "big.bin", gib)
+	}
+}
+
+func BenchmarkDownload1GiB(b *testing.B) {
+	p, tok := benchServer(b)
+	id := uploadStream(b, http.DefaultClient, p.url+"/elements/rw-01/api/v1/files", tok, "big.bin", gib)
+	url := p.url + "/elements/rw-01/api/v1/files/" + id + "/download"
+	download(b, http.DefaultClient, url, tok) // warm the page cache, as a hot file would be
+	b.SetBytes(gib)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if n := download(b, http.DefaultClient, url, tok); n != gib {
+			b.Fatalf("downloaded %d bytes", n)
+		}
+	}
+}
+
+// BenchmarkSmallUploads measures acknowledged 4 KiB uploads per second with
+// 16 concurrent clients.
+func BenchmarkSmallUploads(b *testing.B) {
+	p, tok := benchServer(b)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+	body := make([]byte, 4096)
+	rand.Read(body)
+	const clients = 16
+	total := max(b.N, 2000)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(total) {
+				var buf bytes.Buffer
+				mw := multipart.NewWriter(&buf)
+				fw, _ := mw.CreateFormFile("file", "small.bin")
+				fw.Write(body)
+				mw.Close()
+				req, _ := http.NewRequest("POST", p.url+"/elements/rw-01/api/v1/files", &buf)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				req.Header.Set("Content-Type", mw.FormDataContentType())
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 201 {
+					b.Errorf("upload: %s", resp.Status)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "uploads/s")
+}
+
+// BenchmarkMemory2GiB uploads and downloads a 2 GiB file and reports the
+// server's peak resident memory.
+func BenchmarkMemory2GiB(b *testing.B) {
+	p, tok := benchServer(b)
+	const size = 2 * gib
+	for i := 0; i < b.N; i++ {
+		id := uploadStream(b, http.DefaultClient, p.url+"/elements/rw-01/api/v1/files", tok, "huge.bin", size)
+		if n := download(b, http.DefaultClient, p.url+"/elements/rw-01/api/v1/files/"+id+"/download", tok); n != size {
+			b.Fatalf("downloaded %d", n)
+		}
+	}
+	b.ReportMetric(float64(peakRSS(b, p.cmd.Process.Pid))/(1<<20), "peak-rss-MiB")
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM) in bytes.
+func peakRSS(b testing.TB, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM")
+	return 0
+}
