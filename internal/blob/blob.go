@@ -56,6 +56,43 @@ type Backend interface {
 	Close() error
 }
 
+// PutOptions refine a Put for callers that order several writes.
+type PutOptions struct {
+	// BeforeVisible, when set, runs once the bytes are written (and, where
+	// the backend has such a step, durable in a temporary place) and before
+	// they become visible under the key. An error from it aborts the Put
+	// and nothing new is visible. It runs at most once; it does not run
+	// when the Put fails first.
+	BeforeVisible func() error
+	// DeferDirSync lets a backend with directories skip making the new
+	// directory entry durable: the object is visible on return but may
+	// vanish in a crash until a later Put into the same directory without
+	// this option returns. The object's bytes are durable either way.
+	DeferDirSync bool
+}
+
+// OptionsPutter is implemented by backends that support PutOptions beyond
+// what PutWithOptions can do for any backend.
+type OptionsPutter interface {
+	PutWithOptions(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (int64, error)
+}
+
+// PutWithOptions is Put with options. For a backend without its own
+// support, BeforeVisible runs before the Put starts (which is before the
+// object becomes visible, if earlier than needed) and DeferDirSync is
+// ignored, which is always safe.
+func PutWithOptions(ctx context.Context, b Backend, key string, r io.Reader, size int64, opts PutOptions) (int64, error) {
+	if p, ok := b.(OptionsPutter); ok {
+		return p.PutWithOptions(ctx, key, r, size, opts)
+	}
+	if opts.BeforeVisible != nil {
+		if err := opts.BeforeVisible(); err != nil {
+			return 0, err
+		}
+	}
+	return b.Put(ctx, key, r, size)
+}
+
 // CheckKey reports whether key is a valid object key: non-empty, relative,
 // slash-separated, without empty, "." or ".." segments, backslashes or
 // control characters, and at most 1024 bytes.

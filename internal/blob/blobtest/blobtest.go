@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) blob.Backend) {
 		{"CancelledContext", testCancelledContext},
 		{"Concurrent", testConcurrent},
 		{"Large", testLarge},
+		{"PutOptions", testPutOptions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,4 +251,34 @@ func testWrongSize(t *testing.T, b blob.Backend) {
 	if got := get(t, b, "w/old", 0, -1); string(got) != "old" {
 		t.Errorf("failed overwrites changed the object to %q", got)
 	}
+}
+
+// testPutOptions checks that BeforeVisible runs once, before the object is
+// visible, and that its error aborts the Put; DeferDirSync still stores.
+func testPutOptions(t *testing.T, b blob.Backend) {
+	ctx := context.Background()
+	data := pattern(5, 10000)
+	calls := 0
+	n, err := blob.PutWithOptions(ctx, b, "opt/a", bytes.NewReader(data), int64(len(data)), blob.PutOptions{
+		BeforeVisible: func() error {
+			calls++
+			_, err := b.Stat(ctx, "opt/a")
+			wantKind(t, "Stat inside BeforeVisible", err, errs.NotExist)
+			return nil
+		},
+		DeferDirSync: true,
+	})
+	if err != nil || n != int64(len(data)) || calls != 1 {
+		t.Fatalf("PutWithOptions: n=%d err=%v calls=%d", n, err, calls)
+	}
+	if got := get(t, b, "opt/a", 0, -1); !bytes.Equal(got, data) {
+		t.Fatal("PutWithOptions stored other bytes")
+	}
+	refuse := errs.E(errs.Conflict, errs.Msg("not now"))
+	_, err = blob.PutWithOptions(ctx, b, "opt/b", bytes.NewReader(data), int64(len(data)), blob.PutOptions{
+		BeforeVisible: func() error { return refuse },
+	})
+	wantKind(t, "PutWithOptions refused by BeforeVisible", err, errs.Conflict)
+	_, err = b.Stat(ctx, "opt/b")
+	wantKind(t, "Stat after a refused Put", err, errs.NotExist)
 }

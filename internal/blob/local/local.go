@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/artstore/artstore/internal/blob"
@@ -40,6 +41,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); ret
 type Backend struct {
 	root string // absolute, cleaned
 	tmp  string // root/TmpDir
+	dirs *dirSyncer
+	// noUnnamed is set once the file system refused an unnamed file, so
+	// that Put stops trying.
+	noUnnamed atomic.Bool
 }
 
 var _ blob.Backend = (*Backend)(nil)
@@ -56,7 +61,7 @@ func Open(root string) (*Backend, error) {
 	if err != nil {
 		return nil, errs.E(op, errs.Invalid, err)
 	}
-	b := &Backend{root: abs, tmp: filepath.Join(abs, TmpDir)}
+	b := &Backend{root: abs, tmp: filepath.Join(abs, TmpDir), dirs: newDirSyncer(syncDir)}
 	if err := os.MkdirAll(b.root, 0o700); err != nil {
 		return nil, errs.E(op, fsKind(err), err)
 	}
@@ -138,7 +143,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 		return errs.E(op, fsKind(err), err)
 	}
 	dir := filepath.Dir(p)
-	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := b.dirs.Sync(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return errs.E(op, fsKind(err), err)
 	}
 	for dir != b.root && strings.HasPrefix(dir, b.root+string(filepath.Separator)) {
