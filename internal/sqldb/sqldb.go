@@ -77,6 +77,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			// One writer at a time is all SQLite allows; a few readers
 			// may run beside it in WAL mode.
 			db.SetMaxOpenConns(4)
+			db.SetMaxIdleConns(4)
 		}
 	}
 	if err != nil {

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/blob"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/naming"
 	"github.com/artstore/artstore/internal/sidecar"
@@ -48,16 +50,27 @@ func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Re
 	}
 
 	key := f.Key()
-	if err := e.c.do(ctx, func(t *txn) error {
-		return e.x.putIntent(t.Tx, intent{FileID: f.FileID, Op: opPut, Key: key})
-	}); err != nil {
-		return nil, errs.E(op, err)
+	// The intent must be durable before the content becomes visible under
+	// its key, not before it is written: commit it while the content
+	// streams, and have the backend wait for it just before publishing.
+	intentErr := make(chan error, 1)
+	go func() {
+		intentErr <- e.c.do(context.WithoutCancel(ctx), func(t *txn) error {
+			return e.x.putIntent(t.Tx, intent{FileID: f.FileID, Op: opPut, Key: key})
+		})
+	}()
+	var intentOnce sync.Once
+	var intentResult error
+	waitIntent := func() error {
+		intentOnce.Do(func() { intentResult = <-intentErr })
+		return intentResult
 	}
 	// From here on, a failure must undo what was written; recovery does
-	// the same after a crash, guided by the intent.
+	// the same after a crash, guided by the intent. Without a committed
+	// intent nothing became visible, so there is nothing to undo.
 	committed := false
 	defer func() {
-		if !committed {
+		if !committed && waitIntent() == nil {
 			e.abandon(f.FileID, key)
 		}
 	}()
@@ -67,7 +80,13 @@ func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Re
 	if f.ContentType == "" {
 		f.ContentType, cr.r = sniff(cr.r, f.OriginalFilename)
 	}
-	n, err := e.backend.Put(ctx, key, cr, nf.Size)
+	// The content's directory entry becomes durable with the sidecar's,
+	// which goes into the same directory: until then the file does not
+	// exist for recovery either.
+	n, err := blob.PutWithOptions(ctx, e.backend, key, cr, nf.Size, blob.PutOptions{
+		BeforeVisible: waitIntent,
+		DeferDirSync:  true,
+	})
 	if cr.err != nil {
 		// The content's own failure (a malformed body, a full element)
 		// says more than the backend's report of it.
