@@ -4,9 +4,12 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -188,5 +191,68 @@ func TestServeDefaults(t *testing.T) {
 		t.Fatalf("credentials printed again: %q", p2.stdout)
 	}
 	p2.token()
+	p2.stop()
+}
+
+// TestGracefulStop sends SIGTERM while an upload is in flight: the upload
+// still completes with 201, the server exits cleanly, and the file is there
+// after a restart.
+func TestGracefulStop(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir)
+	tok := p.token()
+	const size = 4 << 20
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	sent := make(chan struct{})
+	go func() {
+		fw, _ := mw.CreateFormFile("file", "inflight.bin")
+		src := content(7, size)
+		io.CopyN(fw, src, 1<<20)
+		close(sent)
+		// The rest follows after the signal.
+		time.Sleep(500 * time.Millisecond)
+		_, err := io.Copy(fw, slow{src, 2 * time.Millisecond})
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	type result struct {
+		code int
+		u    uploaded
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", p.url+"/elements/rw-01/api/v1/files", pr)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		var u uploaded
+		json.NewDecoder(resp.Body).Decode(&u)
+		done <- result{code: resp.StatusCode, u: u}
+	}()
+	<-sent
+	time.Sleep(100 * time.Millisecond)
+	p.stop() // SIGTERM, then waits for a clean exit
+	r := <-done
+	if r.err != nil || r.code != 201 {
+		t.Fatalf("in-flight upload during SIGTERM: %d %v", r.code, r.err)
+	}
+	if r.u.Checksum != checksum(7, size) {
+		t.Fatalf("checksum %s", r.u.Checksum)
+	}
+	p2 := start(t, dir)
+	h := sha256.New()
+	var w io.Writer = h
+	if code := p2.get("/elements/rw-01/api/v1/files/"+r.u.FileID+"/download", p2.token(), w); code != 200 || hex.EncodeToString(h.Sum(nil)) != r.u.Checksum {
+		t.Fatalf("after restart: %d", code)
+	}
 	p2.stop()
 }

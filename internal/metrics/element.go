@@ -43,6 +43,13 @@ func (e *element) Open(ctx context.Context, fileID string, off, n int64) (io.Rea
 	return &countingReader{rc: rc, c: e.out}, nil
 }
 
+func (e *element) Stat(ctx context.Context, fileID string) (*artstore.File, error) {
+	start := time.Now()
+	f, err := e.Element.Stat(ctx, fileID)
+	e.m.observe(e.id, "stat", start, err)
+	return f, err
+}
+
 func (e *element) Update(ctx context.Context, fileID string, p artstore.FilePatch) (*artstore.File, error) {
 	start := time.Now()
 	f, err := e.Element.Update(ctx, fileID, p)

@@ -45,7 +45,7 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
 	}, []string{"route", "method"})
 	m.ops = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "artstore_element_operations_total", Help: "Storage element operations (upload, download, update, delete, purge) by outcome.",
+		Name: "artstore_element_operations_total", Help: "Storage element operations (upload, download, stat, update, delete, purge) by outcome.",
 	}, []string{"element", "op", "outcome"})
 	m.opSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "artstore_element_operation_duration_seconds", Help: "Durations of storage element uploads and other writes.",

@@ -126,6 +126,22 @@ func TestFileLifecycle(t *testing.T) {
 	if len(ch.Items) != 3 || ch.LastSeq != 3 || ch.Items[2].Type != artstore.FileDeleted {
 		t.Fatalf("changes: %+v", ch)
 	}
+
+	// What happened shows in the metrics.
+	m := string(c.Do("GET", "/metrics", "", "", nil, nil).Body)
+	for _, want := range []string{
+		`artstore_element_operations_total{element="edit-01",op="upload",outcome="ok"} 1`,
+		`artstore_element_operations_total{element="edit-01",op="delete",outcome="ok"} 1`,
+		`artstore_element_bytes_total{direction="in",element="edit-01"} 43`,
+		`artstore_element_errors_total{element="edit-01",kind="not_exist",op="stat"}`,
+		`artstore_element_operation_duration_seconds_count{element="edit-01",op="upload"} 1`,
+		`artstore_element_capacity_bytes{element="edit-01",kind="used"} 0`,
+		`artstore_http_requests_total{code="206",method="GET",route="/elements/edit-01/api/v1/files/{file_id}/download"}`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestModesOverHTTP walks an rw element to ro and ar and checks what each
