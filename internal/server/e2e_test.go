@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/testcluster"
 )
 
@@ -323,4 +324,25 @@ func TestBadInput(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestCapacityOverHTTP fills an element with a 100-byte limit: an upload
+// that would exceed it gets 507 and leaves nothing behind.
+func TestCapacityOverHTTP(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) {
+		for i := range cfg.Elements {
+			cfg.Elements[i].Capacity = 100
+		}
+	})
+	tok := c.Account("app", "user")
+	mustFile(t, upload(t, c, "rw-01", tok, "a.txt", strings.Repeat("a", 60)), 201)
+	if r := upload(t, c, "rw-01", tok, "b.txt", strings.Repeat("b", 60)); r.StatusCode != 507 {
+		t.Fatalf("upload past capacity: %d %s", r.StatusCode, r.Body)
+	}
+	var info artstore.ElementInfo
+	c.Do("GET", "/elements/rw-01/api/v1/info", tok, "", nil, nil).JSON(t, &info)
+	if info.FileCount != 1 || info.Capacity.Used != 60 || info.Capacity.Available != 40 || info.LastSeq != 1 {
+		t.Fatalf("after a refused upload: %+v", info)
+	}
+	mustFile(t, upload(t, c, "rw-01", tok, "c.txt", strings.Repeat("c", 40)), 201)
 }
