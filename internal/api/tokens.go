@@ -75,3 +75,19 @@ func (c *ClientCredentials) Token(ctx context.Context) (string, error) {
 	c.refresh = time.Now().Add(time.Duration(t.ExpiresIn) * time.Second * 4 / 5)
 	return c.token, nil
 }
+
+type forwardKey struct{}
+
+// WithForwardedToken returns a context in which HTTP clients of other
+// services send tok, the caller's own token, instead of their service
+// token: the other service then checks the caller's rights and records
+// the caller, not the service in between.
+func WithForwardedToken(ctx context.Context, tok string) context.Context {
+	return context.WithValue(ctx, forwardKey{}, tok)
+}
+
+// ForwardedToken returns the token set by WithForwardedToken.
+func ForwardedToken(ctx context.Context) (string, bool) {
+	tok, ok := ctx.Value(forwardKey{}).(string)
+	return tok, ok && tok != ""
+}

@@ -172,6 +172,21 @@ type NewFile struct {
 	Metadata        map[string]any
 	RetentionPolicy RetentionPolicy // empty means temporary
 	ExpiresAt       *time.Time
+	// Preserve, when set, carries a file over from another element (as
+	// finalize does): it keeps the uploader and upload time and takes a
+	// version above the source's. Only trusted callers may set it.
+	Preserve *Preserved
+	// ExpectChecksum, when set, is the SHA-256 (hex) the content must
+	// have; otherwise the upload fails with code CHECKSUM_MISMATCH and
+	// nothing is stored or journaled.
+	ExpectChecksum string
+}
+
+// Preserved is what a copied file keeps of its source.
+type Preserved struct {
+	UploadedBy string    `json:"uploaded_by"`
+	UploadedAt time.Time `json:"uploaded_at"`
+	Version    int64     `json:"version"`
 }
 
 // FilePatch changes a file's metadata; nil fields are left alone.

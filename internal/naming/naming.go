@@ -53,6 +53,35 @@ func CheckOriginalName(name string) error {
 	return nil
 }
 
+// CheckFileID reports an errs.Invalid error unless id is a canonical
+// (lower-case, hyphenated) UUID, the only form file ids take.
+func CheckFileID(id string) error {
+	bad := func() error {
+		shown := id
+		if len(shown) > 64 {
+			shown = shown[:64] + "…"
+		}
+		return errs.E(errs.Invalid, errs.Code("INVALID_FILE_ID"), errs.Msg("file id %q is not a lower-case UUID", strings.ToValidUTF8(shown, "?")))
+	}
+	if len(id) != 36 {
+		return bad()
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return bad()
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return bad()
+			}
+		}
+	}
+	return nil
+}
+
 // Dir is the directory of a file uploaded at t: "YYYY/MM/DD/HH/" in UTC.
 func Dir(t time.Time) string {
 	return t.UTC().Format("2006/01/02/15/")

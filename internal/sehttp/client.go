@@ -48,9 +48,11 @@ func (c *Client) do(ctx context.Context, op, method, path string, hdr http.Heade
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	tok, err := c.tokens.Token(ctx)
-	if err != nil {
-		return nil, errs.E(op, err)
+	tok, forwarded := api.ForwardedToken(ctx)
+	if !forwarded {
+		if tok, err = c.tokens.Token(ctx); err != nil {
+			return nil, errs.E(op, err)
+		}
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := c.hc.Do(req)
@@ -108,12 +110,17 @@ func (c *Client) Upload(ctx context.Context, nf artstore.NewFile, content io.Rea
 	const op = "sehttp.Upload"
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		pw.CloseWithError(writeUpload(mw, nf, content))
 	}()
 	hdr := http.Header{"Content-Type": {mw.FormDataContentType()}}
 	resp, err := c.do(ctx, op, "POST", "/api/v1/files", hdr, pr)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the server answered early
+	// The caller may reuse or close content once Upload returns, so the
+	// writer must be done with it.
+	<-done
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +152,13 @@ func writeUpload(mw *multipart.Writer, nf artstore.NewFile, content io.Reader) e
 	if nf.Metadata != nil {
 		b, _ := json.Marshal(nf.Metadata)
 		fields = append(fields, [2]string{"metadata", string(b)})
+	}
+	if nf.ExpectChecksum != "" {
+		fields = append(fields, [2]string{"checksum", nf.ExpectChecksum})
+	}
+	if nf.Preserve != nil {
+		b, _ := json.Marshal(nf.Preserve)
+		fields = append(fields, [2]string{"preserve", string(b)})
 	}
 	for _, f := range fields {
 		if f[1] == "" {

@@ -214,24 +214,7 @@ func (e *Element) dropIntent(fileID string) {
 }
 
 // checkID rejects file ids that are not canonical UUIDs.
-func checkID(id string) error {
-	if len(id) != 36 || strings.ToLower(id) != id {
-		return errs.E(errs.Invalid, errs.Msg("file id %q is not a lower-case UUID", trunc(id)))
-	}
-	for i, c := range id {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return errs.E(errs.Invalid, errs.Msg("file id %q is not a lower-case UUID", trunc(id)))
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-				return errs.E(errs.Invalid, errs.Msg("file id %q is not a lower-case UUID", trunc(id)))
-			}
-		}
-	}
-	return nil
-}
+func checkID(id string) error { return naming.CheckFileID(id) }
 
 func trunc(s string) string {
 	if len(s) > 64 {

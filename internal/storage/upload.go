@@ -100,6 +100,10 @@ func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Re
 	}
 	f.Size = n
 	f.Checksum = hex.EncodeToString(cr.h.Sum(nil))
+	if nf.ExpectChecksum != "" && !strings.EqualFold(nf.ExpectChecksum, f.Checksum) {
+		return nil, errs.E(op, errs.Conflict, errs.Code("CHECKSUM_MISMATCH"),
+			errs.Msg("content has SHA-256 %s, %s expected", f.Checksum, trunc(nf.ExpectChecksum)))
+	}
 	if err := e.writeSidecar(ctx, f); err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -164,6 +168,14 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 		nameAs = uploader
 	}
 	now := time.Now().UTC()
+	at, version := now, int64(1)
+	if pr := nf.Preserve; pr != nil {
+		if pr.UploadedBy == "" || pr.UploadedAt.IsZero() || pr.Version < 1 {
+			return nil, errs.E(errs.Invalid, errs.Msg("preserve needs uploaded_by, uploaded_at and a positive version"))
+		}
+		uploader, nameAs = pr.UploadedBy, pr.UploadedBy
+		at, version = pr.UploadedAt.UTC(), pr.Version
+	}
 	tags := nf.Tags
 	if tags == nil {
 		tags = []string{}
@@ -180,18 +192,18 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 	return &artstore.File{
 		FileID:           id,
 		OriginalFilename: nf.Filename,
-		StorageFilename:  naming.StorageName(nf.Filename, nameAs, now, id),
-		StoragePath:      naming.Dir(now),
+		StorageFilename:  naming.StorageName(nf.Filename, nameAs, at, id),
+		StoragePath:      naming.Dir(at),
 		ContentType:      nf.ContentType,
 		UploadedBy:       uploader,
-		UploadedAt:       now,
+		UploadedAt:       at,
 		UpdatedAt:        now,
 		Description:      nf.Description,
 		Tags:             tags,
 		Metadata:         md,
 		RetentionPolicy:  policy,
 		ExpiresAt:        expires,
-		Version:          1,
+		Version:          version,
 		StorageElementID: e.cfg.ID,
 	}, nil
 }

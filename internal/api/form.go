@@ -1,0 +1,151 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// MaxFormField is the largest form field an upload accepts; metadata is the
+// largest field.
+const MaxFormField = 64<<10 + 1024
+
+// Upload is the file part of a multipart upload, positioned at its first
+// byte. Reading Content to its end also checks that the body ends properly
+// with no part after the file; otherwise the read fails.
+type Upload struct {
+	Filename    string // the raw filename parameter, unsanitised
+	ContentType string // empty when the client sent none or a generic one
+	Content     io.Reader
+}
+
+// ReadUpload streams a multipart/form-data upload: it passes each form
+// field before the file part to field, and returns the file part without
+// reading it, so that the content is never buffered. Fields must come
+// before the file; a field given twice, a missing file part or a malformed
+// body is an Invalid error, an over-long field TooLarge.
+func ReadUpload(r *http.Request, field func(name, value string) error) (*Upload, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, errs.E(errs.Invalid, errs.Msg("expected a multipart/form-data body: %v", err))
+	}
+	seen := map[string]bool{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, errs.E(errs.Invalid, errs.Msg("missing the file part"))
+		}
+		if err != nil {
+			return nil, errs.E(errs.Invalid, errs.Msg("malformed multipart body: %v", err))
+		}
+		name := formName(part)
+		if seen[name] {
+			return nil, errs.E(errs.Invalid, errs.Msg("field %q given twice", name))
+		}
+		seen[name] = true
+		if name == "file" {
+			u, err := fileHeader(part)
+			if err != nil {
+				return nil, err
+			}
+			u.Content = &lastPart{part: part, mr: mr}
+			return u, nil
+		}
+		value, err := readField(part)
+		if err != nil {
+			return nil, err
+		}
+		if err := field(name, value); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// formName returns the form name of a part without applying
+// multipart's own clean-up of file names, which would hide a bad name.
+func formName(p *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["name"]
+}
+
+// fileHeader reads the original name and content type of the file part.
+// The raw filename parameter is used: "../x" must be rejected, not quietly
+// turned into "x".
+func fileHeader(p *multipart.Part) (*Upload, error) {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return nil, errs.E(errs.Invalid, errs.Msg("malformed Content-Disposition of the file part"))
+	}
+	name, ok := params["filename"]
+	if !ok {
+		return nil, errs.E(errs.Invalid, errs.Msg("the file part has no filename"))
+	}
+	u := &Upload{Filename: name}
+	if ct := p.Header.Get("Content-Type"); ct != "" && ct != "application/octet-stream" {
+		u.ContentType = ct
+	}
+	return u, nil
+}
+
+func readField(p *multipart.Part) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(p, MaxFormField+1))
+	if err != nil {
+		return "", errs.E(errs.Invalid, errs.Msg("malformed multipart body: %v", err))
+	}
+	if len(b) > MaxFormField {
+		return "", errs.E(errs.TooLarge, errs.Msg("form field %q is over %d bytes", formName(p), MaxFormField))
+	}
+	return string(b), nil
+}
+
+// StrictJSON decodes exactly one JSON value from s into v.
+func StrictJSON(s string, v any) error {
+	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// lastPart reads the file part and, at its end, makes sure the body ends
+// properly with no further part; otherwise it fails the read, and with it
+// the upload.
+type lastPart struct {
+	part *multipart.Part
+	mr   *multipart.Reader
+	done bool
+}
+
+func (l *lastPart) Read(p []byte) (int, error) {
+	const op = "api.ReadUpload"
+	if l.done {
+		return 0, io.EOF
+	}
+	n, err := l.part.Read(p)
+	if err == io.EOF {
+		next, nerr := l.mr.NextPart()
+		switch {
+		case nerr == io.EOF:
+			l.done = true
+		case nerr != nil:
+			return n, errs.E(op, errs.Invalid, errs.Msg("malformed multipart body after the file: %v", nerr))
+		default:
+			return n, errs.E(op, errs.Invalid, errs.Msg("field %q comes after the file part; the file must be the last part", formName(next)))
+		}
+	} else if err != nil {
+		return n, errs.E(op, errs.Invalid, errs.Msg("reading the file part: %v", err))
+	}
+	return n, err
+}
