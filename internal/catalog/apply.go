@@ -1,0 +1,225 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// target is one file state to apply: a live file, or a delete when file
+// is nil.
+type target struct {
+	element string
+	fileID  string
+	version int64
+	file    *artstore.File
+}
+
+// row is what the catalog holds for one file_id, as far as the version
+// rules are concerned.
+type row struct {
+	id      int64
+	element string
+	version int64
+	deleted bool
+}
+
+// applies reports whether o changes a file of which the catalog holds r (nil
+// when it holds nothing). These are the version rules; they make applying
+// any set of states, in any order and any number of times, end where
+// applying them in version order once would.
+//
+// A file moves between elements when a temporary file is finalized: the copy
+// on the new element has a higher version, and the old element later deletes
+// its copy. So a live state replaces an older one wherever it comes from,
+// and may also replace a tombstone of the same version left by another
+// element; while a delete counts only on the element that holds the file,
+// since from any other it is a stale copy going away.
+func applies(r *row, o target) bool {
+	if r == nil {
+		return true // a delete of an unknown file leaves a tombstone
+	}
+	if o.file == nil {
+		return r.element == o.element && o.version >= r.version && !(r.deleted && o.version == r.version)
+	}
+	switch {
+	case o.version > r.version:
+		return true
+	case o.version == r.version && r.element == o.element:
+		return false // a replay
+	case r.deleted && r.element != o.element && o.version >= r.version:
+		return true
+	}
+	return false
+}
+
+// Apply applies a page of one element's journal and moves the element's
+// cursor to (ch.JournalID, ch.LastSeq), in one transaction: either both
+// happen or neither does. When ch.JournalID is the journal the cursor is
+// in, entries at or before the cursor are skipped, so a page may be
+// replayed. When it differs, the element has rebuilt its journal and every
+// entry is applied; the version rules keep that safe. The cursor never
+// moves back within one journal.
+func (c *Catalog) Apply(ctx context.Context, elementID string, ch artstore.Changes) error {
+	const op = "catalog.Apply"
+	if err := checkID("element id", elementID); err != nil {
+		return errs.E(op, err)
+	}
+	// Check every entry before writing anything, so that a malformed entry
+	// is reported as such rather than as a failed transaction.
+	targets := make([]target, len(ch.Items))
+	for i, it := range ch.Items {
+		o, err := changeTarget(elementID, it)
+		if err != nil {
+			return errs.E(op, err)
+		}
+		targets[i] = o
+	}
+	return c.inTx(ctx, op, func(tx *sql.Tx) error {
+		var (
+			journal string
+			seq     int64
+		)
+		err := tx.QueryRowContext(ctx, c.q(`SELECT journal_id, seq FROM cat_cursors WHERE element_id = ?`), elementID).Scan(&journal, &seq)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		same := err == nil && journal == clean(ch.JournalID)
+		next := ch.LastSeq
+		todo := targets[:0:0]
+		for i, it := range ch.Items {
+			if same && it.Seq <= seq {
+				continue
+			}
+			todo = append(todo, targets[i])
+			next = max(next, it.Seq)
+		}
+		if same {
+			next = max(next, seq)
+		}
+		if err := c.write(ctx, tx, todo); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, c.q(`INSERT INTO cat_cursors (element_id, journal_id, seq) VALUES (?, ?, ?)
+			ON CONFLICT (element_id) DO UPDATE SET journal_id = excluded.journal_id, seq = excluded.seq`),
+			elementID, clean(ch.JournalID), next)
+		return err
+	})
+}
+
+// Put applies one file state from outside the journal, for reconciliation,
+// under the same version rules. The file is on f.StorageElementID. Put does
+// not move cursors.
+func (c *Catalog) Put(ctx context.Context, f *artstore.File) error {
+	const op = "catalog.Put"
+	if f == nil {
+		return errs.E(op, errs.Invalid, errs.Msg("no file"))
+	}
+	if err := checkID("storage_element_id", f.StorageElementID); err != nil {
+		return errs.E(op, err)
+	}
+	o, err := liveTarget(f.StorageElementID, f.FileID, f.Version, f)
+	if err != nil {
+		return errs.E(op, err)
+	}
+	return c.inTx(ctx, op, func(tx *sql.Tx) error { return c.write(ctx, tx, []target{o}) })
+}
+
+// Remove applies the delete of a file by elementID at the given version,
+// from outside the journal, under the same version rules. It does not move
+// cursors.
+func (c *Catalog) Remove(ctx context.Context, elementID, fileID string, version int64) error {
+	const op = "catalog.Remove"
+	if err := checkID("element id", elementID); err != nil {
+		return errs.E(op, err)
+	}
+	if err := checkID("file id", fileID); err != nil {
+		return errs.E(op, err)
+	}
+	o := target{element: elementID, fileID: fileID, version: version}
+	return c.inTx(ctx, op, func(tx *sql.Tx) error { return c.write(ctx, tx, []target{o}) })
+}
+
+// changeTarget turns a journal entry into the state it records.
+func changeTarget(elementID string, c artstore.Change) (target, error) {
+	fileID, version := c.FileID, c.Version
+	switch c.Type {
+	case artstore.FileCreated, artstore.FileUpdated:
+		if c.File == nil {
+			return target{}, errs.E(errs.Invalid, errs.Msg("journal entry %d (%s of %s) has no file", c.Seq, c.Type, fileID))
+		}
+		if fileID == "" {
+			fileID = c.File.FileID
+		}
+		if c.File.FileID != "" && c.File.FileID != fileID {
+			return target{}, errs.E(errs.Invalid, errs.Msg("journal entry %d is about %s but holds file %s", c.Seq, fileID, c.File.FileID))
+		}
+		if version == 0 {
+			version = c.File.Version
+		}
+		return liveTarget(elementID, fileID, version, c.File)
+	case artstore.FileDeleted:
+		if err := checkID("file id", fileID); err != nil {
+			return target{}, err
+		}
+		return target{element: elementID, fileID: fileID, version: version}, nil
+	}
+	return target{}, errs.E(errs.Invalid, errs.Msg("journal entry %d has unknown type %q", c.Seq, c.Type))
+}
+
+// liveTarget returns the live state of f on element at version. The stored
+// copy says where the catalog places the file and at which version, so
+// that what Get returns agrees with what the rules compared.
+func liveTarget(element, fileID string, version int64, f *artstore.File) (target, error) {
+	if err := checkID("file id", fileID); err != nil {
+		return target{}, err
+	}
+	g := *f
+	g.FileID, g.Version, g.StorageElementID = fileID, version, element
+	return target{element: element, fileID: fileID, version: version, file: &g}, nil
+}
+
+func checkID(what, id string) error {
+	if id == "" {
+		return errs.E(errs.Invalid, errs.Msg("empty %s", what))
+	}
+	if err := checkString(id); err != nil {
+		return errs.E(errs.Invalid, errs.Msg("%s %q %v", what, id, err))
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits it. On PostgreSQL it
+// first takes a lock that serialises the catalog's writers, as SQLite's
+// single writer does: the version rules read a file's row before writing
+// it, and two writers must not both find a file new. The lock is scoped to
+// the schema, so catalogs in different schemas do not wait for each other.
+func (c *Catalog) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	conn, err := c.conn(ctx)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	defer tx.Rollback()
+	if c.pg() {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('artstore.catalog:' || current_schema(), 0))`); err != nil {
+			return dbErr(op, err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		if _, ok := err.(*errs.Error); ok {
+			return errs.E(op, err)
+		}
+		return dbErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return dbErr(op, err)
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+// Package catalog is ArtStore's file catalog: the central registry of every
+// file and the search index over them, kept in one SQL database (SQLite with
+// FTS5, or PostgreSQL with tsvector and GIN). It follows the journals of the
+// storage elements: for each element it owns a durable cursor, and it
+// applies journal pages idempotently, never letting an older version of a
+// file overwrite a newer one, including when a file moves from one element
+// to another. Like every database in ArtStore it is a cache that can be
+// rebuilt from the elements.
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"math"
+	"time"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Catalog is the file catalog on one database. It is safe for concurrent
+// use.
+type Catalog struct {
+	db *sqldb.DB
+}
+
+// Open migrates the catalog's tables in db and returns the catalog.
+func Open(ctx context.Context, db *sqldb.DB) (*Catalog, error) {
+	const op = "catalog.Open"
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, errs.E(op, errs.Internal, err)
+	}
+	if err := db.Migrate(ctx, fsys, "catalog_schema_version"); err != nil {
+		return nil, errs.E(op, err)
+	}
+	return &Catalog{db: db}, nil
+}
+
+func (c *Catalog) q(s string) string { return c.db.Rebind(s) }
+
+// conn returns a connection for one operation of the catalog.
+//
+// On SQLite it first tunes the connection. sqldb leaves SQLite's page cache
+// at its default of 2 MB per connection, far below the working set of a
+// catalog of any size, so every search would copy the same pages in from
+// the operating system again; mapping the file lets all connections share
+// the system's cache instead. Keeping temporary data in memory spares the
+// statement journals of multi-row inserts and the sorts of searches a
+// temporary file each. Both settings last for the connection; for anyone
+// else who uses it they change where SQLite reads from and keeps scratch
+// data, never what a statement does.
+func (c *Catalog) conn(ctx context.Context) (*sql.Conn, error) {
+	conn, err := c.db.Conn(ctx)
+	if err != nil || c.db.Dialect != sqldb.SQLite {
+		return conn, err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA mmap_size = 1073741824`); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// Cursor is where the catalog stands in one element's journal: "" and 0
+// when it has never applied anything.
+func (c *Catalog) Cursor(ctx context.Context, elementID string) (journalID string, seq int64, err error) {
+	const op = "catalog.Cursor"
+	if err := checkString(elementID); err != nil {
+		return "", 0, errs.E(op, errs.Invalid, errs.Msg("element id %q %v", elementID, err))
+	}
+	err = c.db.QueryRowContext(ctx, c.q(`SELECT journal_id, seq FROM cat_cursors WHERE element_id = ?`), elementID).Scan(&journalID, &seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, dbErr(op, err)
+	}
+	return journalID, seq, nil
+}
+
+// Get returns a live file. A file the catalog never saw, or saw deleted,
+// does not exist.
+func (c *Catalog) Get(ctx context.Context, fileID string) (*artstore.File, error) {
+	const op = "catalog.Get"
+	var doc string
+	err := c.db.QueryRowContext(ctx, c.q(`SELECT d.doc FROM cat_files f JOIN cat_docs d ON d.id = f.id
+		WHERE f.file_id = ? AND f.deleted = 0`), clean(fileID)).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(op, errs.NotExist, errs.Msg("file %s not found", fileID))
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return decodeDoc(op, doc)
+}
+
+// filesPage is how many files Files reads at a time.
+const filesPage = 1000
+
+// Files calls fn for every live file the catalog places on elementID, in
+// file id order, for reconciliation with the element. It reads a page at a
+// time and calls fn between reads, so fn never runs while a query holds one
+// of SQLite's few connections. An error from fn stops the walk and is
+// returned.
+func (c *Catalog) Files(ctx context.Context, elementID string, fn func(fileID string, version int64) error) error {
+	const op = "catalog.Files"
+	type entry struct {
+		id      string
+		version int64
+	}
+	after := ""
+	for {
+		rows, err := c.db.QueryContext(ctx, c.q(`SELECT file_id, version FROM cat_files
+			WHERE deleted = 0 AND element_id = ? AND file_id > ? ORDER BY file_id LIMIT ?`), clean(elementID), after, filesPage)
+		if err != nil {
+			return dbErr(op, err)
+		}
+		var page []entry
+		for rows.Next() {
+			var e entry
+			if err := rows.Scan(&e.id, &e.version); err != nil {
+				rows.Close()
+				return dbErr(op, err)
+			}
+			page = append(page, e)
+		}
+		if err := rows.Close(); err != nil {
+			return dbErr(op, err)
+		}
+		if err := rows.Err(); err != nil {
+			return dbErr(op, err)
+		}
+		for _, e := range page {
+			if err := fn(e.id, e.version); err != nil {
+				return err
+			}
+		}
+		if len(page) < filesPage {
+			return nil
+		}
+		after = page[len(page)-1].id
+	}
+}
+
+// Expired returns up to limit live temporary files whose expiry is earlier
+// than before, the earliest first, for the garbage collector.
+func (c *Catalog) Expired(ctx context.Context, before time.Time, limit int) ([]artstore.File, error) {
+	const op = "catalog.Expired"
+	if limit < 1 {
+		return nil, errs.E(op, errs.Invalid, errs.Msg("limit %d is not positive", limit))
+	}
+	rows, err := c.db.QueryContext(ctx, c.q(`SELECT d.doc FROM cat_files f JOIN cat_docs d ON d.id = f.id
+		WHERE f.deleted = 0 AND f.retention_policy = ? AND f.expires_at < ?
+		ORDER BY f.expires_at, f.file_id LIMIT ?`), string(artstore.Temporary), nanos(before), limit)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []artstore.File{}
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, dbErr(op, err)
+		}
+		f, err := decodeDoc(op, doc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return out, nil
+}
+
+// nanos returns t in Unix nanoseconds, clamped to what an int64 holds:
+// time.UnixNano is undefined outside the years 1678 to 2262, and a zero
+// time or a far-future query bound must still compare correctly.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+func decodeDoc(op, doc string) (*artstore.File, error) {
+	var f artstore.File
+	if err := json.Unmarshal([]byte(doc), &f); err != nil {
+		return nil, errs.E(op, errs.Internal, err)
+	}
+	return &f, nil
+}
+
+// dbErr classifies a database failure. The caller's own cancellation
+// passes through unchanged; anything else is the database being
+// unavailable, since input never reaches SQL other than as arguments.
+func dbErr(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errs.E(op, err)
+	}
+	return errs.E(op, errs.Unavailable, err)
+}

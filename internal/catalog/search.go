@@ -1,0 +1,216 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// Search returns a page of the live files that match q, and how many match
+// in all.
+func (c *Catalog) Search(ctx context.Context, q Query) (Result, error) {
+	const op = "catalog.Search"
+	if err := q.Normalize(); err != nil {
+		return Result{}, errs.E(op, err)
+	}
+	s := c.translate(&q)
+	conn, err := c.conn(ctx)
+	if err != nil {
+		return Result{}, dbErr(op, err)
+	}
+	defer conn.Close()
+	// Read in one snapshot, so that the total, the page and the documents
+	// agree even while journals are being applied.
+	opts := &sql.TxOptions{ReadOnly: true}
+	if c.pg() {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := conn.BeginTx(ctx, opts)
+	if err != nil {
+		return Result{}, dbErr(op, err)
+	}
+	defer tx.Rollback()
+
+	var (
+		ids   []int64
+		total int64
+	)
+	if s.relevance && s.pg {
+		// Ranking visits every match anyway, so the page query counts
+		// them too, sparing PostgreSQL a second pass over the table. Only
+		// a page past the end, which has no row to carry the count, needs
+		// a query of its own.
+		ids, total, err = c.page(ctx, tx, s, q.Limit, q.Offset, -1)
+		if err == nil && len(ids) == 0 && q.Offset > 0 {
+			total, err = c.count(ctx, tx, s)
+		}
+	} else {
+		// Otherwise the count comes first: a page past the end then
+		// needs no query, and how the page is best found depends on how
+		// many files match.
+		total, err = c.count(ctx, tx, s)
+		if err == nil && total > int64(q.Offset) {
+			ids, _, err = c.page(ctx, tx, s, q.Limit, q.Offset, total)
+		}
+	}
+	if err != nil {
+		return Result{}, dbErr(op, err)
+	}
+	items, err := c.docs(ctx, tx, ids)
+	if err != nil {
+		return Result{}, dbErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Result{}, dbErr(op, err)
+	}
+	return Result{
+		Items:   items,
+		Total:   total,
+		Limit:   q.Limit,
+		Offset:  q.Offset,
+		HasMore: int64(q.Offset)+int64(len(items)) < total,
+	}, nil
+}
+
+// count returns the number of matches.
+func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, error) {
+	where, args := s.where()
+	query := `SELECT COUNT(*) FROM cat_files f WHERE ` + where
+	switch {
+	case s.text == nil:
+	case !s.pg:
+		// The full-text index holds live files only, so SQLite counts
+		// the matches there without looking up a single file.
+		where, args = s.ftsWhere()
+		query = `SELECT COUNT(*) FROM cat_fts WHERE ` + where
+	case len(s.sets) == 0 && len(s.conds) == 0:
+		// Tombstones have no words, so they need no testing.
+		query, args = `SELECT COUNT(*) FROM cat_files f WHERE f.tsv @@ CAST(? AS tsquery)`, []any{s.text}
+	}
+	var n int64
+	err := tx.QueryRowContext(ctx, c.q(query), args...).Scan(&n)
+	return n, err
+}
+
+// page returns the ids of one page of matches, in order. total is the
+// number of matches; when it is negative, the matches are counted along
+// with the page, and their number is returned.
+func (c *Catalog) page(ctx context.Context, tx *sql.Tx, s *search, limit, offset int, total int64) ([]int64, int64, error) {
+	var (
+		from        = "cat_files f"
+		where, args = s.where()
+		indexed     = true
+		columns     = "f.id"
+		counting    = total < 0
+	)
+	if counting {
+		columns += ", COUNT(*) OVER ()"
+	}
+	switch {
+	case s.relevance && s.pg:
+		// Every match must be ranked; there is nothing to choose.
+	case s.relevance:
+		// bm25 is only defined in a query over cat_fts itself. CROSS JOIN
+		// makes SQLite read the full-text matches first, and look up in
+		// cat_files only those that pass, for the columns that break ties.
+		from = "cat_fts CROSS JOIN cat_files f"
+		where, args = s.ftsWhere()
+		where += " AND f.id = cat_fts.rowid"
+	default:
+		walk, err := c.walkSortIndex(ctx, tx, limit, offset, total)
+		if err != nil {
+			return nil, 0, err
+		}
+		switch {
+		case walk && !s.pg:
+			from = "cat_files f INDEXED BY " + s.sortIndex
+		case !walk && s.pg:
+			// OFFSET 0 keeps PostgreSQL from planning the matches with
+			// the LIMIT in mind, which would make it walk the sort index.
+			from = "(SELECT f.id, " + s.by + ", f.file_id FROM cat_files f WHERE " + where + " OFFSET 0) f"
+			where = "TRUE"
+		}
+		indexed = walk
+	}
+	order, orderArgs := s.order(indexed)
+	query := `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
+	args = append(append(args, orderArgs...), limit, offset)
+	rows, err := tx.QueryContext(ctx, c.q(query), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		dest := []any{&id}
+		if counting {
+			dest = append(dest, &total)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, 0, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, max(total, 0), rows.Err()
+}
+
+// walkSortIndex decides how to find a page of matches: by walking the index
+// of the sort key in order and stopping once the page is full, or by
+// collecting every match through the most selective condition and sorting
+// them. Walking visits about (offset+limit) × files / matches index
+// entries, which carry the columns searches filter on; collecting looks up
+// and sorts every match, which costs several times more per row. The
+// planners guess at the number of matches, SQLite's blindly and
+// PostgreSQL's as if conditions were independent, and a wrong guess costs a
+// hundredfold; the catalog knows it, having counted them.
+func (c *Catalog) walkSortIndex(ctx context.Context, tx *sql.Tx, limit, offset int, total int64) (bool, error) {
+	const collectCost = 4 // the cost of collecting a match, in walked entries
+	var files int64       // tombstones included; the estimate need not be exact
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM cat_files`).Scan(&files); err != nil {
+		return false, err
+	}
+	walked := float64(offset+limit) * float64(files) / float64(total)
+	return walked < collectCost*float64(total), nil
+}
+
+// docs returns the files with the given ids, in that order.
+func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]artstore.File, error) {
+	items := make([]artstore.File, 0, len(ids))
+	if len(ids) == 0 {
+		return items, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.QueryContext(ctx, c.q(`SELECT id, doc FROM cat_docs WHERE id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := make(map[int64]string, len(ids))
+	for rows.Next() {
+		var (
+			id  int64
+			doc string
+		)
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, err
+		}
+		byID[id] = doc
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		f, err := decodeDoc("catalog.Search", byID[id])
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, *f)
+	}
+	return items, nil
+}
