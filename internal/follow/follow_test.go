@@ -1,0 +1,104 @@
+package follow_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/blob/mem"
+	"github.com/artstore/artstore/internal/fleet"
+	"github.com/artstore/artstore/internal/follow"
+	"github.com/artstore/artstore/internal/sqldb"
+	"github.com/artstore/artstore/internal/storage"
+)
+
+// memSink records what it is given, as a catalog would.
+type memSink struct {
+	mu      sync.Mutex
+	cursors map[string]int64
+	jids    map[string]string
+	seen    map[string][]int64
+}
+
+func (s *memSink) Cursor(_ context.Context, id string) (string, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.jids[id], s.cursors[id], nil
+}
+
+func (s *memSink) Apply(_ context.Context, id string, ch artstore.Changes) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range ch.Items {
+		if ch.JournalID == s.jids[id] && c.Seq <= s.cursors[id] {
+			continue
+		}
+		s.seen[id] = append(s.seen[id], c.Seq)
+	}
+	s.jids[id], s.cursors[id] = ch.JournalID, ch.LastSeq
+	return nil
+}
+
+func (s *memSink) count(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seen[id])
+}
+
+// TestFollowPages follows a journal longer than one page, while it grows,
+// and checks that every entry arrives exactly once and in order.
+func TestFollowPages(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "i.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	el, err := storage.Open(ctx, storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer el.Close()
+	upload := func(i int) {
+		if _, err := el.Upload(ctx, artstore.NewFile{Filename: fmt.Sprintf("f%d.txt", i), Size: -1}, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 25; i++ {
+		upload(i)
+	}
+	fl := fleet.New(0)
+	fl.Add("se-1", el)
+	sink := &memSink{cursors: map[string]int64{}, jids: map[string]string{}, seen: map[string][]int64{}}
+	f := follow.New(sink, fl, follow.Config{Batch: 7, Wait: time.Second})
+	if n, err := f.CatchUp(ctx, "se-1"); n != 25 || err != nil {
+		t.Fatalf("catch up: %d %v", n, err)
+	}
+	go f.Run(ctx)
+	for i := 25; i < 60; i++ {
+		upload(i)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sink.count("se-1") < 60 {
+		if time.Now().After(deadline) {
+			t.Fatalf("followed %d of 60 entries", sink.count("se-1"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for i, seq := range sink.seen["se-1"] {
+		if seq != int64(i+1) {
+			t.Fatalf("entry %d has seq %d: %v", i, seq, sink.seen["se-1"])
+		}
+	}
+	if len(sink.seen["se-1"]) != 60 || sink.cursors["se-1"] != 60 {
+		t.Fatalf("cursor %d after %d entries", sink.cursors["se-1"], len(sink.seen["se-1"]))
+	}
+}
