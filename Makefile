@@ -13,7 +13,7 @@ build:
 	$(GO) build -o bin/artstore ./cmd/artstore
 
 ## test: run every test; suites needing PostgreSQL or S3 run when
-## ARTSTORE_TEST_POSTGRES / ARTSTORE_TEST_S3 are set (as .ci/run sets them)
+## ARTSTORE_TEST_POSTGRES / ARTSTORE_TEST_S3 / ARTSTORE_TEST_REDIS are set (as .ci/run sets them)
 test:
 	$(GO) test -count=1 -timeout 20m ./...
 

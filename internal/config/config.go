@@ -21,15 +21,26 @@ import (
 
 // Config is the configuration of one artstore process.
 type Config struct {
-	Listen      string     `json:"listen"`       // address to serve on
-	DataDir     string     `json:"data_dir"`     // where embedded databases and local elements live
-	Roles       []string   `json:"roles"`        // roles this process runs
-	DatabaseURL string     `json:"database_url"` // the admin database; empty: SQLite in DataDir
-	Auth        Auth       `json:"auth"`
-	Log         Log        `json:"log"`
-	Elements    []Element  `json:"elements"`
-	Shutdown    Duration   `json:"shutdown_timeout"`
-	Limits      HTTPLimits `json:"http"`
+	Listen      string   `json:"listen"`       // address to serve on
+	DataDir     string   `json:"data_dir"`     // where embedded databases and local elements live
+	Roles       []string `json:"roles"`        // roles this process runs
+	DatabaseURL string   `json:"database_url"` // the admin database; empty: SQLite in DataDir
+	// CatalogURL holds the file catalog (registry and search index) of a
+	// process running admin, ingest or query; empty means DatabaseURL when
+	// that is PostgreSQL, else SQLite in DataDir/catalog.db.
+	CatalogURL string    `json:"catalog_database_url"`
+	Auth       Auth      `json:"auth"`
+	Log        Log       `json:"log"`
+	Elements   []Element `json:"elements"`
+	Shutdown   Duration  `json:"shutdown_timeout"`
+	GC         GC        `json:"gc"`
+	Bus        Bus       `json:"bus"`
+	// ReconcileInterval is how often a catalog is compared with the
+	// elements and repaired; 0 runs it only on demand.
+	ReconcileInterval Duration `json:"reconcile_interval"`
+	// FinalizeMargin is how long a finalized file's temporary copy is kept.
+	FinalizeMargin Duration   `json:"finalize_margin"`
+	Limits         HTTPLimits `json:"http"`
 }
 
 // Auth configures token issuing and checking.
@@ -40,6 +51,24 @@ type Auth struct {
 	// JWKSURL is where a process without the admin role fetches the
 	// signing keys, e.g. http://admin:8080/.well-known/jwks.json.
 	JWKSURL string `json:"jwks_url"`
+	// TokenURL, ClientID and ClientSecret are this process's own service
+	// account, with which it calls storage elements in other processes.
+	TokenURL     string `json:"token_url"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// Bus configures the event bus. Without a Redis URL it is in-process.
+type Bus struct {
+	RedisURL string `json:"redis_url"` // e.g. redis://127.0.0.1:6379/0
+	// Consumer names this process's consumer group on the bus; every
+	// process with a catalog needs its own. Default: the host name.
+	Consumer string `json:"consumer"`
+}
+
+// GC configures the garbage collector of the admin role.
+type GC struct {
+	Interval Duration `json:"interval"` // between collections; 0 turns periodic runs off
 }
 
 // Log configures logging.
@@ -69,7 +98,14 @@ type Element struct {
 	// process's DatabaseURL when that is PostgreSQL, else SQLite in
 	// DataDir/elements/ID/index.db.
 	DatabaseURL string `json:"database_url"`
+	// URL, when set, is the base URL of an element that another process
+	// runs (e.g. http://host:8080/elements/rw-01); this process reaches it
+	// over HTTP and opens nothing of it.
+	URL string `json:"url"`
 }
+
+// Remote tells whether another process runs the element.
+func (e *Element) Remote() bool { return e.URL != "" }
 
 // S3 locates an element in an S3-compatible bucket.
 type S3 struct {
@@ -85,10 +121,12 @@ type S3 struct {
 const (
 	RoleAdmin   = "admin"
 	RoleStorage = "storage"
+	RoleIngest  = "ingest"
+	RoleQuery   = "query"
 )
 
 // AllRoles are the roles run by default.
-var AllRoles = []string{RoleAdmin, RoleStorage}
+var AllRoles = []string{RoleAdmin, RoleStorage, RoleIngest, RoleQuery}
 
 // Default returns the built-in configuration: every role on 127.0.0.1:8080,
 // data under ./artstore-data, one edit and one rw element.
@@ -104,6 +142,10 @@ func Default() Config {
 			{ID: "rw-01", Mode: artstore.ModeRW, Priority: 100},
 		},
 		Shutdown: Duration(30 * time.Second),
+		GC:       GC{Interval: Duration(time.Hour)},
+
+		ReconcileInterval: Duration(15 * time.Minute),
+		FinalizeMargin:    Duration(24 * time.Hour),
 		Limits: HTTPLimits{
 			MaxHeaderBytes:    64 << 10,
 			ReadHeaderTimeout: Duration(10 * time.Second),
@@ -135,8 +177,17 @@ var Env = []struct{ Name, Setting string }{
 	{"ARTSTORE_DATA_DIR", "data_dir"},
 	{"ARTSTORE_ROLES", "roles (comma-separated)"},
 	{"ARTSTORE_DATABASE_URL", "database_url"},
+	{"ARTSTORE_CATALOG_DATABASE_URL", "catalog_database_url"},
+	{"ARTSTORE_TOKEN_URL", "auth.token_url"},
+	{"ARTSTORE_CLIENT_ID", "auth.client_id"},
+	{"ARTSTORE_CLIENT_SECRET", "auth.client_secret"},
 	{"ARTSTORE_JWKS_URL", "auth.jwks_url"},
 	{"ARTSTORE_TOKEN_TTL", "auth.token_ttl"},
+	{"ARTSTORE_GC_INTERVAL", "gc.interval"},
+	{"ARTSTORE_RECONCILE_INTERVAL", "reconcile_interval"},
+	{"ARTSTORE_FINALIZE_MARGIN", "finalize_margin"},
+	{"ARTSTORE_REDIS_URL", "bus.redis_url"},
+	{"ARTSTORE_BUS_CONSUMER", "bus.consumer"},
 	{"ARTSTORE_LOG_FORMAT", "log.format"},
 	{"ARTSTORE_LOG_LEVEL", "log.level"},
 	{"ARTSTORE_S3_ACCESS_KEY", "elements[].s3.access_key, where the element leaves it empty"},
@@ -153,11 +204,29 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("ARTSTORE_LISTEN", &c.Listen)
 	set("ARTSTORE_DATA_DIR", &c.DataDir)
 	set("ARTSTORE_DATABASE_URL", &c.DatabaseURL)
+	set("ARTSTORE_CATALOG_DATABASE_URL", &c.CatalogURL)
+	set("ARTSTORE_TOKEN_URL", &c.Auth.TokenURL)
+	set("ARTSTORE_CLIENT_ID", &c.Auth.ClientID)
+	set("ARTSTORE_CLIENT_SECRET", &c.Auth.ClientSecret)
+	set("ARTSTORE_REDIS_URL", &c.Bus.RedisURL)
+	set("ARTSTORE_BUS_CONSUMER", &c.Bus.Consumer)
 	set("ARTSTORE_JWKS_URL", &c.Auth.JWKSURL)
 	set("ARTSTORE_LOG_FORMAT", &c.Log.Format)
 	set("ARTSTORE_LOG_LEVEL", &c.Log.Level)
 	if v := getenv("ARTSTORE_ROLES"); v != "" {
 		c.Roles = SplitList(v)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *Duration
+	}{{"ARTSTORE_GC_INTERVAL", &c.GC.Interval}, {"ARTSTORE_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"ARTSTORE_FINALIZE_MARGIN", &c.FinalizeMargin}} {
+		if v := getenv(d.name); v != "" {
+			n, err := time.ParseDuration(v)
+			if err != nil || n < 0 {
+				return errs.E("config.LoadEnv", errs.Invalid, errs.Msg("%s: not a duration: %q", d.name, v))
+			}
+			*d.dst = Duration(n)
+		}
 	}
 	if v := getenv("ARTSTORE_TOKEN_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -226,8 +295,19 @@ func (c *Config) Validate() error {
 	default:
 		return bad("log.format must be auto, text or json")
 	}
-	if c.Has(RoleStorage) && len(c.Elements) == 0 {
+	local, remote := 0, 0
+	for _, e := range c.Elements {
+		if e.Remote() {
+			remote++
+		} else {
+			local++
+		}
+	}
+	if c.Has(RoleStorage) && local == 0 {
 		return bad("the storage role needs at least one element")
+	}
+	if remote > 0 && (c.Auth.TokenURL == "" || c.Auth.ClientID == "" || c.Auth.ClientSecret == "") {
+		return bad("elements reached over HTTP need this process's service account: auth.token_url, auth.client_id and auth.client_secret (ARTSTORE_TOKEN_URL, ARTSTORE_CLIENT_ID, ARTSTORE_CLIENT_SECRET)")
 	}
 	seen := map[string]bool{}
 	for i := range c.Elements {
@@ -239,6 +319,15 @@ func (c *Config) Validate() error {
 			return bad("element id %q appears twice", e.ID)
 		}
 		seen[e.ID] = true
+		if e.Remote() {
+			if !strings.HasPrefix(e.URL, "http://") && !strings.HasPrefix(e.URL, "https://") {
+				return bad("element %s: url must start with http:// or https://", e.ID)
+			}
+			if e.S3 != nil || e.Path != "" || e.DatabaseURL != "" {
+				return bad("element %s: an element reached by url has no path, s3 or database_url here", e.ID)
+			}
+			continue
+		}
 		if !e.Mode.Valid() {
 			return bad("element %s: invalid mode %q", e.ID, e.Mode)
 		}
@@ -266,12 +355,27 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "admin.db")
 	}
+	if c.Bus.Consumer == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "artstore"
+		}
+		c.Bus.Consumer = host
+	}
+	if c.CatalogURL == "" {
+		if strings.HasPrefix(c.DatabaseURL, "postgres") {
+			c.CatalogURL = c.DatabaseURL
+		} else {
+			c.CatalogURL = filepath.Join(c.DataDir, "catalog.db")
+		}
+	}
 	return nil
 }
 
 // ParseElement parses the --element flag form:
 // id=ID,mode=MODE[,priority=N][,capacity=SIZE][,path=DIR]
-// [,s3-endpoint=URL,s3-bucket=B[,s3-prefix=P][,s3-region=R]][,database-url=DSN].
+// [,s3-endpoint=URL,s3-bucket=B[,s3-prefix=P][,s3-region=R]][,database-url=DSN],
+// or id=ID,url=URL for an element that another process runs.
 // S3 credentials come from the environment or a file, never a flag.
 func ParseElement(s string) (Element, error) {
 	e := Element{Priority: 100}
@@ -308,6 +412,8 @@ func ParseElement(s string) (Element, error) {
 			s3().Prefix = v
 		case "s3-region":
 			s3().Region = v
+		case "url":
+			e.URL = v
 		default:
 			err = errs.Msg("unknown key %q", k)
 		}

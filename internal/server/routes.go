@@ -35,6 +35,18 @@ func (s *Server) routes() chi.Router {
 	if s.admin != nil {
 		s.admin.Routes(r, s.authn)
 	}
+	if s.gc != nil {
+		s.gc.Routes(r, s.authn)
+	}
+	if s.reconciler != nil {
+		s.reconciler.Routes(r, s.authn)
+	}
+	if s.ingest != nil {
+		s.ingest.Routes(r, s.authn)
+	}
+	if s.query != nil {
+		s.query.Routes(r, s.authn)
+	}
 	for _, e := range s.elements {
 		s.metrics.WatchCapacity(e.el)
 		h := sehttp.NewHandler(s.metrics.Element(e.cfg.ID, e.el), s.authn)

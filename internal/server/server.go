@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -21,9 +22,17 @@ import (
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/auth"
+	"github.com/artstore/artstore/internal/bus"
+	"github.com/artstore/artstore/internal/catalog"
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/fleet"
+	"github.com/artstore/artstore/internal/follow"
+	"github.com/artstore/artstore/internal/gc"
+	"github.com/artstore/artstore/internal/ingest"
 	"github.com/artstore/artstore/internal/metrics"
+	"github.com/artstore/artstore/internal/query"
+	"github.com/artstore/artstore/internal/reconcile"
 	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/storage"
 )
@@ -40,6 +49,18 @@ type Server struct {
 	dbs      map[string]*sqldb.DB // open databases by DSN, shared by elements
 	router   chi.Router
 	releases []func() // element locks
+
+	catalog    *catalog.Catalog // nil unless admin, ingest or query runs
+	fleet      *fleet.Fleet     // every element, local or remote
+	follower   *follow.Follower
+	ingest     *ingest.Service
+	query      *query.Service
+	gc         *gc.Collector
+	reconciler *reconcile.Reconciler
+	events     *bus.Local
+	redis      *bus.Redis
+	stopBg     context.CancelFunc
+	bg         sync.WaitGroup
 
 	// Bootstrap is set when this start created the bootstrap service
 	// account; the caller prints it once.
@@ -81,6 +102,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	if cfg.Has(config.RoleStorage) {
 		for _, ec := range cfg.Elements {
+			if ec.Remote() {
+				continue
+			}
 			el, err := s.openElement(ctx, ec)
 			if err != nil {
 				return nil, errs.E("server.Open", errs.Msg("element %s: %w", ec.ID, err))
@@ -88,7 +112,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 			s.elements = append(s.elements, &element{cfg: ec, el: el})
 		}
 	}
+	if err := s.openServices(ctx); err != nil {
+		return nil, err
+	}
 	s.router = s.routes()
+	s.startBackground()
 	return s, nil
 }
 
@@ -179,14 +207,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close closes the elements and databases.
+// Close stops the background work and closes the elements and databases.
 func (s *Server) Close() error {
+	if s.stopBg != nil {
+		s.stopBg()
+		s.bg.Wait()
+	}
 	var errList []error
 	for _, e := range s.elements {
 		errList = append(errList, e.el.Close())
 	}
 	for _, db := range s.dbs {
 		errList = append(errList, db.Close())
+	}
+	if s.redis != nil {
+		errList = append(errList, s.redis.Close())
 	}
 	for _, release := range s.releases {
 		release()

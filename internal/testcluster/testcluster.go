@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/artstore/artstore/internal/config"
@@ -33,6 +34,22 @@ type Cluster struct {
 
 	t   testing.TB
 	hts *httptest.Server
+	log *slog.Logger
+	mu  sync.RWMutex
+}
+
+// Restart closes the server, as a crash between two durable steps would
+// leave it, and opens it again on the same data directory and address.
+func (c *Cluster) Restart() {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Server.Close()
+	srv, err := server.Open(context.Background(), c.Config, c.log)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.Server = srv
 }
 
 // Start starts a system with the default configuration in a temporary data
@@ -56,11 +73,18 @@ func Start(t testing.TB, opts ...func(*config.Config)) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hts := httptest.NewServer(srv.Handler())
-	c := &Cluster{URL: hts.URL, DataDir: cfg.DataDir, Server: srv, Config: cfg, t: t, hts: hts}
+	c := &Cluster{DataDir: cfg.DataDir, Server: srv, Config: cfg, t: t, log: log}
+	c.hts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.RLock()
+		h := c.Server.Handler()
+		c.mu.RUnlock()
+		h.ServeHTTP(w, r)
+	}))
+	c.hts.Start()
+	c.URL = c.hts.URL
 	t.Cleanup(func() {
-		hts.Close()
-		srv.Close()
+		c.hts.Close()
+		c.Server.Close()
 	})
 	var creds struct {
 		ClientID     string `json:"client_id"`

@@ -1,0 +1,175 @@
+// Package gc is the garbage collector of ArtStore: it deletes temporary
+// files physically once they have expired, and nothing else. Each
+// candidate comes from the catalog but is confirmed against the storage
+// element's own metadata (the sidecar is the source of truth) before it is
+// purged; the element journals the deletion, which is how it reaches the
+// registry and every index.
+package gc
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/fleet"
+)
+
+// Catalog is what the collector needs of the file catalog.
+type Catalog interface {
+	Expired(ctx context.Context, before time.Time, limit int) ([]artstore.File, error)
+	Remove(ctx context.Context, elementID, fileID string, version int64) error
+}
+
+// Report says what one run did.
+type Report struct {
+	StartedAt time.Time `json:"started_at"`
+	Duration  float64   `json:"duration_seconds"`
+	Examined  int       `json:"examined"`
+	Deleted   []string  `json:"deleted"` // file ids
+	Skipped   []string  `json:"skipped"` // candidates the element did not confirm
+	// FinalizedCopies are the temporary copies of finalized files removed
+	// after their safety margin.
+	FinalizedCopies []string `json:"finalized_copies"`
+	Errors          []string `json:"errors"`
+}
+
+// Sweeper removes something else that has outlived its time, such as the
+// temporary copies of finalized files, and returns what it removed.
+type Sweeper func(ctx context.Context) ([]string, error)
+
+// Collector runs collections, one at a time.
+type Collector struct {
+	cat   Catalog
+	fleet *fleet.Fleet
+	log   *slog.Logger
+	now   func() time.Time
+	batch int
+
+	sweep   Sweeper
+	run     sync.Mutex // one collection at a time
+	runs    prometheus.Counter
+	deleted prometheus.Counter
+	errors  prometheus.Counter
+}
+
+// New returns a collector. reg, when not nil, receives its metrics.
+func New(cat Catalog, fl *fleet.Fleet, log *slog.Logger, reg prometheus.Registerer) *Collector {
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Collector{
+		cat: cat, fleet: fl, log: log, now: time.Now, batch: 500,
+		runs:    prometheus.NewCounter(prometheus.CounterOpts{Name: "artstore_gc_runs_total", Help: "Garbage collections run."}),
+		deleted: prometheus.NewCounter(prometheus.CounterOpts{Name: "artstore_gc_deleted_files_total", Help: "Expired temporary files deleted by the garbage collector."}),
+		errors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "artstore_gc_errors_total", Help: "Files the garbage collector failed to delete."}),
+	}
+	if reg != nil {
+		reg.MustRegister(c.runs, c.deleted, c.errors)
+	}
+	return c
+}
+
+// SetSweeper makes every run also call sw.
+func (c *Collector) SetSweeper(sw Sweeper) { c.sweep = sw }
+
+// Run collects once: every temporary file whose expiry has passed is
+// purged from its element, and the sweeper runs.
+func (c *Collector) Run(ctx context.Context) (Report, error) {
+	c.run.Lock()
+	defer c.run.Unlock()
+	c.runs.Inc()
+	now := c.now().UTC()
+	rep := Report{StartedAt: now, Deleted: []string{}, Skipped: []string{}, FinalizedCopies: []string{}, Errors: []string{}}
+	defer func() { rep.Duration = time.Since(now).Seconds() }()
+	if c.sweep != nil {
+		removed, err := c.sweep(ctx)
+		rep.FinalizedCopies = append(rep.FinalizedCopies, removed...)
+		if err != nil {
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}
+	seen := map[string]bool{}
+	for {
+		files, err := c.cat.Expired(ctx, now, c.batch)
+		if err != nil {
+			return rep, errs.E("gc.Run", err)
+		}
+		progress := false
+		for i := range files {
+			f := &files[i]
+			if seen[f.FileID] {
+				continue
+			}
+			seen[f.FileID] = true
+			progress = true
+			rep.Examined++
+			c.collect(ctx, f, now, &rep)
+		}
+		if !progress || len(files) < c.batch {
+			break
+		}
+	}
+	if len(rep.Deleted) > 0 || len(rep.Errors) > 0 {
+		c.log.Info("garbage collection", "deleted", len(rep.Deleted), "skipped", len(rep.Skipped), "errors", len(rep.Errors))
+	}
+	return rep, nil
+}
+
+// collect purges one candidate after its element confirms that it is a
+// temporary file past its expiry.
+func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time, rep *Report) {
+	fail := func(err error) {
+		c.errors.Inc()
+		rep.Errors = append(rep.Errors, f.FileID+": "+err.Error())
+	}
+	el, err := c.fleet.Get(f.StorageElementID)
+	if err != nil {
+		fail(err)
+		return
+	}
+	cur, err := el.Stat(ctx, f.FileID)
+	if errs.Is(errs.NotExist, err) {
+		// Already gone; the journal will tell the catalog, and so do we.
+		c.cat.Remove(ctx, f.StorageElementID, f.FileID, f.Version+1)
+		rep.Skipped = append(rep.Skipped, f.FileID)
+		return
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	if cur.RetentionPolicy != artstore.Temporary || cur.ExpiresAt == nil || !cur.ExpiresAt.Before(now) {
+		rep.Skipped = append(rep.Skipped, f.FileID)
+		return
+	}
+	if err := el.Purge(ctx, f.FileID); err != nil {
+		fail(err)
+		return
+	}
+	if err := c.cat.Remove(ctx, f.StorageElementID, f.FileID, cur.Version+1); err != nil {
+		c.log.Warn("recording a collected file in the catalog; the journal will bring it", "file_id", f.FileID, "err", err)
+	}
+	c.deleted.Inc()
+	rep.Deleted = append(rep.Deleted, f.FileID)
+}
+
+// Loop collects every interval until ctx is done.
+func (c *Collector) Loop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("garbage collection failed", "err", err)
+			}
+		}
+	}
+}

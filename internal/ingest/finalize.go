@@ -1,0 +1,300 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"io"
+	"io/fs"
+	"time"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DefaultMargin is how long a finalized file's temporary copy is kept
+// after the permanent copy is in place.
+const DefaultMargin = 24 * time.Hour
+
+// The states of a finalize.
+const (
+	stateCopying = "copying" // the permanent copy is being written
+	stateCopied  = "copied"  // the registry points at the permanent copy
+	stateDone    = "done"    // the temporary copy is gone
+)
+
+// finalizer keeps the durable state of finalizes in the database.
+type finalizer struct {
+	db     *sqldb.DB
+	margin time.Duration
+	// hook, when set, is called after each durable step; tests use it to
+	// stop a finalize there, as a crash would.
+	hook func(step string) error
+}
+
+func openFinalizer(ctx context.Context, db *sqldb.DB, margin time.Duration) (*finalizer, error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, errs.E(errs.Internal, err)
+	}
+	if err := db.Migrate(ctx, fsys, "ingest_schema_version"); err != nil {
+		return nil, err
+	}
+	if margin <= 0 {
+		margin = DefaultMargin
+	}
+	return &finalizer{db: db, margin: margin}, nil
+}
+
+type job struct {
+	FileID, Source, Target, State, Checksum string
+	RemoveAfter                             time.Time
+}
+
+func (f *finalizer) get(ctx context.Context, fileID string) (*job, error) {
+	var j job
+	var ra int64
+	err := f.db.QueryRowContext(ctx, f.db.Rebind(`SELECT file_id, source_element, target_element, state, checksum, remove_after FROM ingest_finalize WHERE file_id = ?`), fileID).
+		Scan(&j.FileID, &j.Source, &j.Target, &j.State, &j.Checksum, &ra)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, err)
+	}
+	j.RemoveAfter = time.Unix(0, ra).UTC()
+	return &j, nil
+}
+
+// begin records a new finalize; it fails with Conflict when one exists.
+func (f *finalizer) begin(ctx context.Context, j *job) error {
+	_, err := f.db.ExecContext(ctx, f.db.Rebind(`INSERT INTO ingest_finalize (file_id, source_element, target_element, state, checksum, created_at, remove_after) VALUES (?, ?, ?, ?, ?, ?, 0)`),
+		j.FileID, j.Source, j.Target, stateCopying, j.Checksum, time.Now().UnixNano())
+	if err != nil {
+		if cur, gerr := f.get(ctx, j.FileID); gerr == nil && cur != nil {
+			return errs.E(errs.Conflict, errs.Code("FINALIZE_IN_PROGRESS"), errs.Msg("file %s is being finalized", j.FileID))
+		}
+		return errs.E(errs.Unavailable, err)
+	}
+	return nil
+}
+
+func (f *finalizer) set(ctx context.Context, fileID, state string, removeAfter time.Time) error {
+	var ra int64
+	if !removeAfter.IsZero() {
+		ra = removeAfter.UnixNano()
+	}
+	_, err := f.db.ExecContext(ctx, f.db.Rebind(`UPDATE ingest_finalize SET state = ?, remove_after = ? WHERE file_id = ?`), state, ra, fileID)
+	if err != nil {
+		return errs.E(errs.Unavailable, err)
+	}
+	return nil
+}
+
+func (f *finalizer) drop(ctx context.Context, fileID string) error {
+	_, err := f.db.ExecContext(ctx, f.db.Rebind(`DELETE FROM ingest_finalize WHERE file_id = ?`), fileID)
+	if err != nil {
+		return errs.E(errs.Unavailable, err)
+	}
+	return nil
+}
+
+func (f *finalizer) list(ctx context.Context, state string, before time.Time) ([]job, error) {
+	q := `SELECT file_id, source_element, target_element, state, checksum, remove_after FROM ingest_finalize WHERE state = ?`
+	args := []any{state}
+	if !before.IsZero() {
+		q += ` AND remove_after <= ?`
+		args = append(args, before.UnixNano())
+	}
+	rows, err := f.db.QueryContext(ctx, f.db.Rebind(q+` ORDER BY file_id`), args...)
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, err)
+	}
+	defer rows.Close()
+	var out []job
+	for rows.Next() {
+		var j job
+		var ra int64
+		if err := rows.Scan(&j.FileID, &j.Source, &j.Target, &j.State, &j.Checksum, &ra); err != nil {
+			return nil, errs.E(errs.Unavailable, err)
+		}
+		j.RemoveAfter = time.Unix(0, ra).UTC()
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func (f *finalizer) step(name string) error {
+	if f.hook != nil {
+		return f.hook(name)
+	}
+	return nil
+}
+
+// Finalize turns a temporary file into a permanent one: it copies the file
+// from its edit element to an rw element under the same file_id with all
+// its metadata and a higher version, checks the copy's SHA-256 against the
+// source's, points the registry at the copy, and leaves the temporary copy
+// for the sweeper to remove after the safety margin. Each step is durable
+// before the next, and Recover resumes or rolls back an interrupted one.
+// Finalizing a permanent file again returns it unchanged.
+func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, error) {
+	const op = "ingest.Finalize"
+	cur, src, err := s.owner(ctx, fileID)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	if j, err := s.fin.get(ctx, fileID); err != nil {
+		return nil, errs.E(op, err)
+	} else if j != nil && j.State == stateCopying {
+		return nil, errs.E(op, errs.Conflict, errs.Code("FINALIZE_IN_PROGRESS"), errs.Msg("file %s is being finalized", fileID))
+	}
+	if cur.RetentionPolicy == artstore.Permanent {
+		return cur, nil // finalized already, or uploaded permanent
+	}
+	// The element's own metadata is the truth about the source.
+	sf, err := src.Stat(ctx, cur.FileID)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	cands := s.fleet.Candidates(ctx, artstore.ModeRW, sf.Size)
+	if len(cands) == 0 {
+		return nil, errs.E(op, errs.Unavailable, errs.Code("NO_STORAGE_AVAILABLE"), errs.Msg("no rw storage element can take the file now"))
+	}
+	target := cands[0]
+	j := &job{FileID: sf.FileID, Source: sf.StorageElementID, Target: target.ID, Checksum: sf.Checksum}
+	if err := s.fin.begin(ctx, j); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if err := s.fin.step("begun"); err != nil {
+		return nil, err
+	}
+	f, err := s.copyFile(ctx, sf, src, target.Element)
+	if err != nil {
+		// Nothing must be left on the target; the file stays temporary.
+		s.rollback(ctx, j)
+		return nil, errs.E(op, err)
+	}
+	if err := s.fin.step("copied"); err != nil {
+		return nil, err
+	}
+	return s.complete(ctx, j, f)
+}
+
+// copyFile writes the permanent copy and checks it.
+func (s *Service) copyFile(ctx context.Context, sf *artstore.File, src, dst artstore.Element) (*artstore.File, error) {
+	rc, err := src.Open(ctx, sf.FileID, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	nf := artstore.NewFile{
+		FileID: sf.FileID, Filename: sf.OriginalFilename, ContentType: sf.ContentType, Size: sf.Size,
+		Description: sf.Description, Tags: sf.Tags, Metadata: sf.Metadata,
+		RetentionPolicy: artstore.Permanent,
+		Preserve:        &artstore.Preserved{UploadedBy: sf.UploadedBy, UploadedAt: sf.UploadedAt, Version: sf.Version + 1},
+		// The target checks the SHA-256 before it commits, so a bad copy
+		// never becomes visible or reaches its journal.
+		ExpectChecksum: sf.Checksum,
+	}
+	f, err := dst.Upload(ctx, nf, io.LimitReader(rc, sf.Size))
+	if errs.CodeOf(err) == "CHECKSUM_MISMATCH" {
+		return nil, errs.E(errs.Internal, errs.Code("CHECKSUM_MISMATCH"),
+			errs.Msg("the temporary copy of %s no longer matches its SHA-256 %s; it was not finalized", sf.FileID, sf.Checksum))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if f.Checksum != sf.Checksum || f.Size != sf.Size {
+		return nil, errs.E(errs.Internal, errs.Code("CHECKSUM_MISMATCH"), errs.Msg("the copy of %s has SHA-256 %s, the source %s", sf.FileID, f.Checksum, sf.Checksum))
+	}
+	return f, nil
+}
+
+// complete points the registry at the permanent copy and schedules the
+// removal of the temporary one.
+func (s *Service) complete(ctx context.Context, j *job, f *artstore.File) (*artstore.File, error) {
+	if err := s.registry.Put(ctx, f); err != nil {
+		return nil, err
+	}
+	if err := s.fin.set(ctx, j.FileID, stateCopied, time.Now().Add(s.fin.margin)); err != nil {
+		return nil, err
+	}
+	s.log.Info("finalized", "file_id", f.FileID, "from", j.Source, "to", j.Target)
+	return f, nil
+}
+
+// rollback removes whatever reached the target and forgets the finalize.
+func (s *Service) rollback(ctx context.Context, j *job) {
+	ctx = context.WithoutCancel(ctx)
+	if el, err := s.fleet.Get(j.Target); err == nil {
+		if err := el.Purge(ctx, j.FileID); err != nil {
+			s.log.Warn("removing a failed finalize's copy; recovery will retry", "file_id", j.FileID, "err", err)
+			return
+		}
+	}
+	if err := s.fin.drop(ctx, j.FileID); err != nil {
+		s.log.Warn("forgetting a failed finalize; recovery will retry", "file_id", j.FileID, "err", err)
+	}
+}
+
+// Recover resumes or rolls back the finalizes a crash interrupted: a copy
+// that is complete and matches the source's checksum is switched to, any
+// other is removed from the target.
+func (s *Service) Recover(ctx context.Context) error {
+	jobs, err := s.fin.list(ctx, stateCopying, time.Time{})
+	if err != nil {
+		return err
+	}
+	for i := range jobs {
+		j := &jobs[i]
+		el, err := s.fleet.Get(j.Target)
+		if err != nil {
+			continue
+		}
+		f, err := el.Stat(ctx, j.FileID)
+		switch {
+		case err == nil && f.Checksum == j.Checksum && f.RetentionPolicy == artstore.Permanent:
+			if _, err := s.complete(ctx, j, f); err != nil {
+				return err
+			}
+			s.log.Info("resumed an interrupted finalize", "file_id", j.FileID)
+		case err == nil || errs.Is(errs.NotExist, err):
+			s.rollback(ctx, j)
+			s.log.Info("rolled back an interrupted finalize", "file_id", j.FileID)
+		default:
+			s.log.Warn("cannot check an interrupted finalize yet", "file_id", j.FileID, "err", err)
+		}
+	}
+	return nil
+}
+
+// Sweep removes the temporary copies of finalized files whose safety
+// margin has passed, and returns their ids.
+func (s *Service) Sweep(ctx context.Context) ([]string, error) {
+	jobs, err := s.fin.list(ctx, stateCopied, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, j := range jobs {
+		el, err := s.fleet.Get(j.Source)
+		if err != nil {
+			continue
+		}
+		if err := el.Purge(ctx, j.FileID); err != nil {
+			s.log.Warn("removing a finalized file's temporary copy", "file_id", j.FileID, "err", err)
+			continue
+		}
+		if err := s.fin.set(ctx, j.FileID, stateDone, time.Time{}); err != nil {
+			return removed, err
+		}
+		removed = append(removed, j.FileID)
+	}
+	return removed, nil
+}

@@ -1,0 +1,131 @@
+package ingest
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/artstore/artstore/internal/api"
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// Routes registers the ingest API on r.
+func (s *Service) Routes(r chi.Router, authn api.Authenticator) {
+	r.With(api.Allow(authn, api.WriterRoles...)).Post("/api/v1/files/upload", s.handleUpload)
+	r.With(api.Allow(authn, api.WriterRoles...)).Patch("/api/v1/files/{file_id}", s.handleUpdate)
+	r.With(api.Allow(authn, api.WriterRoles...)).Delete("/api/v1/files/{file_id}", s.handleDelete)
+	r.With(api.Allow(authn, api.WriterRoles...)).Post("/api/v1/files/{file_id}/finalize", s.handleFinalize)
+}
+
+// handleUpload streams a multipart upload through to a storage element.
+// The caller's own token goes with it, so that the element checks the
+// caller's rights and records the caller as the uploader.
+func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
+	const op = "ingest.upload"
+	req := UploadRequest{Size: -1}
+	u, err := api.ReadUpload(r, func(name, value string) error { return setField(&req, name, value) })
+	if err != nil {
+		api.WriteError(w, r, errs.E(op, err))
+		return
+	}
+	req.Filename, req.ContentType = u.Filename, u.ContentType
+	ctx := r.Context()
+	if tok, err := api.BearerToken(r); err == nil {
+		ctx = api.WithForwardedToken(ctx, tok)
+	}
+	f, err := s.Upload(ctx, req, u.Content)
+	if err != nil {
+		if errs.CodeOf(err) == "NO_STORAGE_AVAILABLE" {
+			w.Header().Set("Retry-After", "30")
+		}
+		api.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/files/"+f.FileID)
+	api.WriteJSON(w, http.StatusCreated, f)
+}
+
+// setField applies one form field of an upload.
+func setField(req *UploadRequest, name, value string) error {
+	bad := func(format string, args ...any) error {
+		return errs.E(errs.Invalid, errs.Msg(format, args...))
+	}
+	switch name {
+	case "retention_policy":
+		req.RetentionPolicy = artstore.RetentionPolicy(value)
+		if !req.RetentionPolicy.Valid() {
+			return bad("unknown retention_policy %q: use temporary or permanent", trunc(value))
+		}
+	case "ttl_days":
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil || n < MinTTLDays || n > MaxTTLDays {
+			return bad("ttl_days must be a whole number between %d and %d", MinTTLDays, MaxTTLDays)
+		}
+		req.TTLDays = n
+	case "description":
+		req.Description = value
+	case "content_type":
+		req.ContentType = value
+	case "size":
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 {
+			return bad("size must be a non-negative integer")
+		}
+		req.Size = n
+	case "tags":
+		if err := api.StrictJSON(value, &req.Tags); err != nil {
+			return bad("tags must be a JSON array of strings: %v", err)
+		}
+	case "metadata":
+		if err := api.StrictJSON(value, &req.Metadata); err != nil || req.Metadata == nil {
+			return bad("metadata must be a JSON object")
+		}
+	default:
+		return bad("unknown form field %q", trunc(name))
+	}
+	return nil
+}
+
+func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) {
+	var p artstore.FilePatch
+	if err := api.DecodeJSON(r, &p); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	f, err := s.Update(r.Context(), chi.URLParam(r, "file_id"), p)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, f)
+}
+
+func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.Delete(r.Context(), chi.URLParam(r, "file_id")); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleFinalize(w http.ResponseWriter, r *http.Request) {
+	f, err := s.Finalize(r.Context(), chi.URLParam(r, "file_id"))
+	if err != nil {
+		if errs.CodeOf(err) == "NO_STORAGE_AVAILABLE" {
+			w.Header().Set("Retry-After", "30")
+		}
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, f)
+}
+
+func trunc(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}

@@ -1,0 +1,320 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/config"
+	"github.com/artstore/artstore/internal/testcluster"
+)
+
+// ingestUpload uploads through the public ingest API.
+func ingestUpload(t *testing.T, c *testcluster.Cluster, token, name, content string, fields ...[2]string) *testcluster.Response {
+	t.Helper()
+	ct, body := testcluster.Form(fields, name, content)
+	return c.Do("POST", "/api/v1/files/upload", token, ct, body, nil)
+}
+
+type searchResult struct {
+	Items   []artstore.File `json:"items"`
+	Total   int64           `json:"total"`
+	Limit   int             `json:"limit"`
+	Offset  int             `json:"offset"`
+	HasMore bool            `json:"has_more"`
+}
+
+func search(t *testing.T, c *testcluster.Cluster, token string, q map[string]any) searchResult {
+	t.Helper()
+	b, _ := json.Marshal(q)
+	r := c.Do("POST", "/api/v1/search", token, "application/json", strings.NewReader(string(b)), nil)
+	if r.StatusCode != 200 {
+		t.Fatalf("search %s: %d %s", b, r.StatusCode, r.Body)
+	}
+	var res searchResult
+	r.JSON(t, &res)
+	return res
+}
+
+func ids(files []artstore.File) []string {
+	var out []string
+	for _, f := range files {
+		out = append(out, f.OriginalFilename)
+	}
+	return out
+}
+
+// eventually retries fn until it returns true or the deadline passes.
+func eventually(t *testing.T, what string, fn func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !fn() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDataFlow drives the public API: uploads land on the element their
+// retention policy needs, search finds them by every filter, downloads
+// serve ranges, updates and deletes reach the owning element.
+func TestDataFlow(t *testing.T) {
+	c := testcluster.Start(t)
+	tok := c.Account("app", "user")
+	other := c.Account("other", "user")
+	reader := c.Account("reader", "readonly")
+
+	temp := mustFile(t, ingestUpload(t, c, tok, "Отчёт за квартал.pdf", "quarterly numbers",
+		[2]string{"description", "Квартальный отчёт"}, [2]string{"tags", `["finance","q3"]`},
+		[2]string{"metadata", `{"dept":"acct","year":2026}`}), 201)
+	if temp.StorageElementID != "edit-01" || temp.RetentionPolicy != artstore.Temporary || temp.ExpiresAt == nil {
+		t.Fatalf("temporary upload: %+v", temp)
+	}
+	if d := time.Until(*temp.ExpiresAt); d < 29*24*time.Hour || d > 30*24*time.Hour+time.Minute {
+		t.Fatalf("default expiry in %v", d)
+	}
+	short := mustFile(t, ingestUpload(t, c, tok, "scratch.txt", "scratch", [2]string{"ttl_days", "5"}), 201)
+	if d := time.Until(*short.ExpiresAt); d < 5*24*time.Hour-time.Minute || d > 5*24*time.Hour+time.Minute {
+		t.Fatalf("ttl_days=5 expiry in %v", d)
+	}
+	perm := mustFile(t, ingestUpload(t, c, other, "Résumé.DOCX", "a permanent résumé document",
+		[2]string{"retention_policy", "permanent"}, [2]string{"description", "Curriculum vitae"},
+		[2]string{"tags", `["hr"]`}), 201)
+	if perm.StorageElementID != "rw-01" || perm.RetentionPolicy != artstore.Permanent || perm.ExpiresAt != nil {
+		t.Fatalf("permanent upload: %+v", perm)
+	}
+	// The uploader is the caller, as the element itself would record it.
+	direct := mustFile(t, upload(t, c, "edit-01", tok, "direct.txt", "direct"), 201)
+	if temp.UploadedBy != direct.UploadedBy || perm.UploadedBy == temp.UploadedBy {
+		t.Fatalf("uploaded_by %q %q %q", temp.UploadedBy, direct.UploadedBy, perm.UploadedBy)
+	}
+
+	// Metadata and search, by every filter.
+	got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, reader, "", nil, nil), 200)
+	if got.Checksum != temp.Checksum || got.Description != "Квартальный отчёт" {
+		t.Fatalf("metadata %+v", got)
+	}
+	// The file uploaded straight to the element arrives through its journal.
+	eventually(t, "the journal to bring direct.txt", func() bool {
+		return search(t, c, reader, map[string]any{"filename": "direct"}).Total == 1
+	})
+	after := temp.UploadedAt.Add(-time.Second).Format(time.RFC3339Nano)
+	cases := []struct {
+		q    map[string]any
+		want []string
+	}{
+		{map[string]any{"query": "отчет"}, []string{"Отчёт за квартал.pdf"}},
+		{map[string]any{"query": "RESUME"}, []string{"Résumé.DOCX"}},
+		{map[string]any{"query": "curric"}, []string{"Résumé.DOCX"}},
+		{map[string]any{"query": "acct"}, []string{"Отчёт за квартал.pdf"}},
+		{map[string]any{"filename": "скрат"}, nil},
+		{map[string]any{"filename": "SCRATCH"}, []string{"scratch.txt"}},
+		{map[string]any{"file_extension": "docx"}, []string{"Résumé.DOCX"}},
+		{map[string]any{"tags": []string{"finance", "q3"}}, []string{"Отчёт за квартал.pdf"}},
+		{map[string]any{"tags": []string{"finance", "hr"}}, nil},
+		{map[string]any{"uploaded_by": perm.UploadedBy}, []string{"Résumé.DOCX"}},
+		{map[string]any{"content_type": "application/pdf"}, []string{"Отчёт за квартал.pdf"}},
+		{map[string]any{"min_size": 20, "max_size": 100}, []string{"Résumé.DOCX"}},
+		{map[string]any{"retention_policy": "permanent"}, []string{"Résumé.DOCX"}},
+		{map[string]any{"storage_element_id": "rw-01"}, []string{"Résumé.DOCX"}},
+		{map[string]any{"metadata": map[string]string{"dept": "acct", "year": "2026"}}, []string{"Отчёт за квартал.pdf"}},
+		{map[string]any{"uploaded_after": after, "sort_by": "size", "sort_order": "asc"}, []string{"direct.txt", "scratch.txt", "Отчёт за квартал.pdf", "Résumé.DOCX"}},
+	}
+	for _, cs := range cases {
+		res := search(t, c, reader, cs.q)
+		if fmt.Sprint(ids(res.Items)) != fmt.Sprint(cs.want) || res.Total != int64(len(cs.want)) {
+			t.Errorf("search %v: got %v (total %d), want %v", cs.q, ids(res.Items), res.Total, cs.want)
+		}
+	}
+	page := search(t, c, reader, map[string]any{"sort_by": "filename", "limit": 2, "offset": 1})
+	if page.Total != 4 || len(page.Items) != 2 || !page.HasMore || page.Limit != 2 || page.Offset != 1 {
+		t.Fatalf("pagination: %+v", page)
+	}
+	if r := c.Do("GET", "/api/v1/search?q="+url.QueryEscape("квартал")+"&tags=finance", reader, "", nil, nil); r.StatusCode != 200 || !strings.Contains(string(r.Body), temp.FileID) {
+		t.Fatalf("GET search: %d %s", r.StatusCode, r.Body)
+	}
+
+	// Download, whole and by range.
+	base := "/api/v1/files/" + perm.FileID
+	r := c.Do("GET", base+"/download", reader, "", nil, nil)
+	if r.StatusCode != 200 || string(r.Body) != "a permanent résumé document" || r.Header.Get("ETag") != `"`+perm.Checksum+`"` {
+		t.Fatalf("download: %d %q", r.StatusCode, r.Body)
+	}
+	r = c.Do("GET", base+"/download", reader, "", nil, http.Header{"Range": {"bytes=2-10"}})
+	if r.StatusCode != 206 || string(r.Body) != "permanent" {
+		t.Fatalf("range: %d %q", r.StatusCode, r.Body)
+	}
+	if r = c.Do("GET", base+"/download", reader, "", nil, http.Header{"Range": {"bytes=500-"}}); r.StatusCode != 416 {
+		t.Fatalf("unsatisfiable range: %d", r.StatusCode)
+	}
+
+	// Updates reach the owner and the search.
+	r = c.Do("PATCH", "/api/v1/files/"+temp.FileID, tok, "application/json", strings.NewReader(`{"description":"annual summary"}`), nil)
+	if u := mustFile(t, r, 200); u.Version != 2 {
+		t.Fatalf("patch: %+v", u)
+	}
+	if res := search(t, c, reader, map[string]any{"query": "annual"}); res.Total != 1 {
+		t.Fatalf("search after patch: %+v", res)
+	}
+	if r := c.Do("PATCH", "/api/v1/files/"+temp.FileID, reader, "application/json", strings.NewReader(`{"description":"x"}`), nil); r.StatusCode != 403 {
+		t.Fatalf("patch by a reader: %d", r.StatusCode)
+	}
+
+	// Deletes: temporary files only.
+	if r := c.Do("DELETE", "/api/v1/files/"+perm.FileID, tok, "", nil, nil); r.StatusCode != 409 {
+		t.Fatalf("delete of a permanent file: %d %s", r.StatusCode, r.Body)
+	}
+	if r := c.Do("DELETE", "/api/v1/files/"+temp.FileID, tok, "", nil, nil); r.StatusCode != 204 {
+		t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
+	}
+	for _, p := range []string{"", "/download"} {
+		if r := c.Do("GET", "/api/v1/files/"+temp.FileID+p, reader, "", nil, nil); r.StatusCode != 404 {
+			t.Fatalf("GET%s after delete: %d", p, r.StatusCode)
+		}
+	}
+	if res := search(t, c, reader, map[string]any{"query": "annual"}); res.Total != 0 {
+		t.Fatalf("deleted file still found: %+v", res)
+	}
+	// A delete made on the element itself reaches the catalog too.
+	if r := c.Do("DELETE", "/elements/edit-01/api/v1/files/"+direct.FileID, c.AdminToken(), "", nil, nil); r.StatusCode != 204 {
+		t.Fatalf("direct delete: %d %s", r.StatusCode, r.Body)
+	}
+	eventually(t, "the journal to bring the delete", func() bool {
+		return search(t, c, reader, map[string]any{"filename": "direct"}).Total == 0
+	})
+}
+
+// TestSequentialFill shows the fill order across three edit elements and
+// the 503 when none has room.
+func TestSequentialFill(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) {
+		cfg.Elements = []config.Element{
+			{ID: "edit-c", Mode: artstore.ModeEdit, Priority: 30, Capacity: 100},
+			{ID: "edit-a", Mode: artstore.ModeEdit, Priority: 10, Capacity: 100},
+			{ID: "edit-b", Mode: artstore.ModeEdit, Priority: 20, Capacity: 100},
+			{ID: "rw-01", Mode: artstore.ModeRW, Priority: 10},
+		}
+	})
+	tok := c.Account("app", "user")
+	var placed []string
+	for i := 0; i < 6; i++ {
+		r := ingestUpload(t, c, tok, fmt.Sprintf("f%d.bin", i), strings.Repeat("x", 45), [2]string{"size", "45"})
+		placed = append(placed, mustFile(t, r, 201).StorageElementID)
+	}
+	if want := "[edit-a edit-a edit-b edit-b edit-c edit-c]"; fmt.Sprint(placed) != want {
+		t.Fatalf("fill order %v, want %s", placed, want)
+	}
+	r := ingestUpload(t, c, tok, "full.bin", strings.Repeat("x", 45), [2]string{"size", "45"})
+	if r.StatusCode != 503 || r.Header.Get("Retry-After") == "" || errCode(t, r) != "NO_STORAGE_AVAILABLE" {
+		t.Fatalf("all full: %d %v %s", r.StatusCode, r.Header, r.Body)
+	}
+	// A small file still fits in the first element with room.
+	r = ingestUpload(t, c, tok, "small.bin", "0123456789", [2]string{"size", "10"})
+	if f := mustFile(t, r, 201); f.StorageElementID != "edit-a" {
+		t.Fatalf("small file on %s", f.StorageElementID)
+	}
+}
+
+// TestDataFlowBadInput checks that bad requests get a clear 4xx.
+func TestDataFlowBadInput(t *testing.T) {
+	c := testcluster.Start(t)
+	tok := c.Account("app", "user")
+	deleted := mustFile(t, ingestUpload(t, c, tok, "gone.txt", "gone"), 201)
+	if r := c.Do("DELETE", "/api/v1/files/"+deleted.FileID, tok, "", nil, nil); r.StatusCode != 204 {
+		t.Fatalf("delete: %d", r.StatusCode)
+	}
+	jsonBody := func(s string) *strings.Reader { return strings.NewReader(s) }
+	checks := []struct {
+		name string
+		r    *testcluster.Response
+		want int
+	}{
+		{"unknown policy", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"retention_policy", "forever"}), 400},
+		{"ttl_days 0", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"ttl_days", "0"}), 400},
+		{"ttl_days 366", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"ttl_days", "366"}), 400},
+		{"ttl_days text", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"ttl_days", "many"}), 400},
+		{"ttl_days on permanent", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"retention_policy", "permanent"}, [2]string{"ttl_days", "3"}), 400},
+		{"tags not JSON", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"tags", "[oops"}), 400},
+		{"metadata not JSON", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"metadata", "{"}), 400},
+		{"bad name", ingestUpload(t, c, tok, "../etc/passwd", "a"), 400},
+		{"missing file", ingestUpload(t, c, tok, "", ""), 400},
+		{"reader uploads", ingestUpload(t, c, c.Account("r", "readonly"), "a.txt", "a"), 403},
+		{"no token", ingestUpload(t, c, "", "a.txt", "a"), 401},
+		{"invalid sort", c.Do("POST", "/api/v1/search", tok, "application/json", jsonBody(`{"sort_by":"colour"}`), nil), 400},
+		{"invalid order", c.Do("POST", "/api/v1/search", tok, "application/json", jsonBody(`{"sort_order":"sideways"}`), nil), 400},
+		{"10000-char query", c.Do("POST", "/api/v1/search", tok, "application/json", jsonBody(`{"query":"`+strings.Repeat("q", 10000)+`"}`), nil), 400},
+		{"search bad JSON", c.Do("POST", "/api/v1/search", tok, "application/json", jsonBody(`{"query":`), nil), 400},
+		{"search unknown field", c.Do("POST", "/api/v1/search", tok, "application/json", jsonBody(`{"colour":"red"}`), nil), 400},
+		{"search bad limit", c.Do("GET", "/api/v1/search?limit=0", tok, "", nil, nil), 400},
+		{"search unknown param", c.Do("GET", "/api/v1/search?colour=red", tok, "", nil, nil), 400},
+		{"hostile query", c.Do("GET", "/api/v1/search?q="+url.QueryEscape(`"a" OR (b* NEAR c) -d: ' ; DROP TABLE x`), tok, "", nil, nil), 200},
+		{"download of a deleted file", c.Do("GET", "/api/v1/files/"+deleted.FileID+"/download", tok, "", nil, nil), 404},
+		{"metadata of a bad id", c.Do("GET", "/api/v1/files/not-a-uuid", tok, "", nil, nil), 400},
+		{"patch of a deleted file", c.Do("PATCH", "/api/v1/files/"+deleted.FileID, tok, "application/json", jsonBody(`{"description":"x"}`), nil), 404},
+	}
+	for _, ch := range checks {
+		if ch.r.StatusCode != ch.want {
+			t.Errorf("%s: %d, want %d: %s", ch.name, ch.r.StatusCode, ch.want, ch.r.Body)
+		}
+	}
+}
+
+// TestGarbageCollection deletes exactly the expired temporary files, and
+// the deletions reach the catalog.
+func TestGarbageCollection(t *testing.T) {
+	c := testcluster.Start(t)
+	tok := c.Account("app", "user")
+	admin := c.AdminToken()
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	expired1 := mustFile(t, upload(t, c, "edit-01", tok, "old1.txt", "old", [2]string{"expires_at", past}), 201)
+	expired2 := mustFile(t, upload(t, c, "edit-01", tok, "old2.txt", "old", [2]string{"expires_at", past}), 201)
+	fresh := mustFile(t, ingestUpload(t, c, tok, "fresh.txt", "fresh"), 201)
+	perm := mustFile(t, ingestUpload(t, c, tok, "perm.txt", "perm", [2]string{"retention_policy", "permanent"}), 201)
+	eventually(t, "the journal to bring the direct uploads", func() bool {
+		return search(t, c, tok, map[string]any{}).Total == 4
+	})
+	if r := c.Do("POST", "/api/v1/gc/run", tok, "", nil, nil); r.StatusCode != 403 {
+		t.Fatalf("gc run by a user: %d", r.StatusCode)
+	}
+	r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil)
+	var rep struct {
+		Examined int      `json:"examined"`
+		Deleted  []string `json:"deleted"`
+		Errors   []string `json:"errors"`
+	}
+	if r.StatusCode != 200 {
+		t.Fatalf("gc run: %d %s", r.StatusCode, r.Body)
+	}
+	r.JSON(t, &rep)
+	if rep.Examined != 2 || len(rep.Deleted) != 2 || len(rep.Errors) != 0 {
+		t.Fatalf("gc report: %s", r.Body)
+	}
+	for _, f := range []artstore.File{expired1, expired2} {
+		if r := c.Do("GET", "/elements/edit-01/api/v1/files/"+f.FileID, admin, "", nil, nil); r.StatusCode != 404 {
+			t.Fatalf("%s still on the element: %d", f.OriginalFilename, r.StatusCode)
+		}
+		if r := c.Do("GET", "/api/v1/files/"+f.FileID, admin, "", nil, nil); r.StatusCode != 404 {
+			t.Fatalf("%s still in the catalog: %d", f.OriginalFilename, r.StatusCode)
+		}
+	}
+	for _, f := range []artstore.File{fresh, perm} {
+		if r := c.Do("GET", "/api/v1/files/"+f.FileID+"/download", admin, "", nil, nil); r.StatusCode != 200 {
+			t.Fatalf("%s was touched: %d", f.OriginalFilename, r.StatusCode)
+		}
+	}
+	// A second run finds nothing; the metrics count the first.
+	r = c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil)
+	r.JSON(t, &rep)
+	if rep.Examined != 0 || len(rep.Deleted) != 0 {
+		t.Fatalf("second gc run: %s", r.Body)
+	}
+	if m := string(c.Do("GET", "/metrics", "", "", nil, nil).Body); !strings.Contains(m, "artstore_gc_deleted_files_total 2") {
+		t.Fatal("gc metrics missing")
+	}
+}

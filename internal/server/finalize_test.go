@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/config"
+	"github.com/artstore/artstore/internal/testcluster"
+)
+
+func noMargin(cfg *config.Config) {
+	cfg.FinalizeMargin = config.Duration(time.Nanosecond)
+	cfg.GC.Interval = 0
+	cfg.ReconcileInterval = 0
+}
+
+// TestFinalize turns a temporary file into a permanent one and removes the
+// temporary copy once the margin has passed.
+func TestFinalize(t *testing.T) {
+	c := testcluster.Start(t, noMargin)
+	tok := c.Account("app", "user")
+	admin := c.AdminToken()
+	temp := mustFile(t, ingestUpload(t, c, tok, "contract.pdf", "signed contract",
+		[2]string{"description", "the contract"}, [2]string{"tags", `["legal"]`}, [2]string{"metadata", `{"party":"acme"}`}), 201)
+
+	perm := mustFile(t, c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil), 200)
+	if perm.FileID != temp.FileID || perm.StorageElementID != "rw-01" || perm.RetentionPolicy != artstore.Permanent ||
+		perm.ExpiresAt != nil || perm.Checksum != temp.Checksum || perm.Version <= temp.Version ||
+		perm.UploadedBy != temp.UploadedBy || !perm.UploadedAt.Equal(temp.UploadedAt) ||
+		perm.Description != "the contract" || perm.Metadata["party"] != "acme" || len(perm.Tags) != 1 {
+		t.Fatalf("finalized %+v from %+v", perm, temp)
+	}
+	got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil), 200)
+	if got.StorageElementID != "rw-01" || got.RetentionPolicy != artstore.Permanent {
+		t.Fatalf("registry after finalize: %+v", got)
+	}
+	// Twice is harmless.
+	again := mustFile(t, c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil), 200)
+	if again.StorageElementID != "rw-01" || again.Version != perm.Version {
+		t.Fatalf("second finalize: %+v", again)
+	}
+	if r := c.Do("DELETE", "/api/v1/files/"+temp.FileID, tok, "", nil, nil); r.StatusCode != 409 {
+		t.Fatalf("delete of a finalized file: %d", r.StatusCode)
+	}
+	// The temporary copy stays until the collector runs after the margin.
+	if r := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("temporary copy before the margin: %d", r.StatusCode)
+	}
+	r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil)
+	var rep struct {
+		FinalizedCopies []string `json:"finalized_copies"`
+		Deleted         []string `json:"deleted"`
+	}
+	r.JSON(t, &rep)
+	if len(rep.FinalizedCopies) != 1 || rep.FinalizedCopies[0] != temp.FileID || len(rep.Deleted) != 0 {
+		t.Fatalf("gc report: %s", r.Body)
+	}
+	if r := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("temporary copy after the margin: %d", r.StatusCode)
+	}
+	// The edit element's delete reaches the catalog and changes nothing.
+	time.Sleep(200 * time.Millisecond)
+	if r := c.Do("GET", "/api/v1/files/"+temp.FileID+"/download", tok, "", nil, nil); r.StatusCode != 200 || string(r.Body) != "signed contract" {
+		t.Fatalf("download after the sweep: %d %q", r.StatusCode, r.Body)
+	}
+	if res := search(t, c, tok, map[string]any{"query": "contract"}); res.Total != 1 || res.Items[0].StorageElementID != "rw-01" {
+		t.Fatalf("search after the sweep: %+v", res)
+	}
+	var rec struct{ Repaired int }
+	c.Do("POST", "/api/v1/reconcile", admin, "", nil, nil).JSON(t, &rec)
+	if rec.Repaired != 0 {
+		t.Fatalf("reconciliation repaired %d", rec.Repaired)
+	}
+}
+
+// TestFinalizeCrash stops a finalize after each durable step, restarts the
+// server, and checks that exactly one authoritative copy remains and the
+// registry agrees with it.
+func TestFinalizeCrash(t *testing.T) {
+	for _, step := range []string{"begun", "copied"} {
+		t.Run(step, func(t *testing.T) {
+			c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+			tok := c.Account("app", "user")
+			admin := c.AdminToken()
+			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+			c.Server.Ingest().SetFinalizeHook(func(s string) error {
+				if s == step {
+					return errors.New("crash at " + s)
+				}
+				return nil
+			})
+			if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode < 500 {
+				t.Fatalf("finalize with a crash at %s: %d", step, r.StatusCode)
+			}
+			c.Restart()
+			got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil), 200)
+			onEdit := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil).StatusCode
+			onRW := c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil).StatusCode
+			switch step {
+			case "begun": // rolled back: still temporary, nothing on the target
+				if got.StorageElementID != "edit-01" || got.RetentionPolicy != artstore.Temporary || onEdit != 200 || onRW != 404 {
+					t.Fatalf("after a crash at %s: registry %s/%s, edit %d, rw %d", step, got.StorageElementID, got.RetentionPolicy, onEdit, onRW)
+				}
+			case "copied": // resumed: the permanent copy is authoritative
+				if got.StorageElementID != "rw-01" || got.RetentionPolicy != artstore.Permanent || onRW != 200 {
+					t.Fatalf("after a crash at %s: registry %s/%s, edit %d, rw %d", step, got.StorageElementID, got.RetentionPolicy, onEdit, onRW)
+				}
+			}
+			r := c.Do("GET", "/api/v1/files/"+temp.FileID+"/download", tok, "", nil, nil)
+			if r.StatusCode != 200 || string(r.Body) != "finalize me" {
+				t.Fatalf("download after recovery: %d %q", r.StatusCode, r.Body)
+			}
+			// Finalizing now completes (or confirms) it.
+			f := mustFile(t, c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil), 200)
+			if f.StorageElementID != "rw-01" || f.Checksum != temp.Checksum {
+				t.Fatalf("finalize after recovery: %+v", f)
+			}
+		})
+	}
+}
+
+// TestFinalizeFailedCopy corrupts the temporary copy: the permanent copy's
+// checksum differs, the finalize fails, and nothing is left on the target.
+func TestFinalizeFailedCopy(t *testing.T) {
+	c := testcluster.Start(t)
+	tok := c.Account("app", "user")
+	admin := c.AdminToken()
+	temp := mustFile(t, ingestUpload(t, c, tok, "rot.txt", "original bytes"), 201)
+	p := filepath.Join(c.DataDir, "elements", "edit-01", "files", temp.StoragePath, temp.StorageFilename)
+	if err := os.WriteFile(p, []byte("rotten  bytes!"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil)
+	if r.StatusCode != 500 || errCode(t, r) != "CHECKSUM_MISMATCH" {
+		t.Fatalf("finalize of a corrupt file: %d %s", r.StatusCode, r.Body)
+	}
+	if r := c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("orphan on the target: %d", r.StatusCode)
+	}
+	if got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil), 200); got.StorageElementID != "edit-01" {
+		t.Fatalf("registry after a failed finalize: %+v", got)
+	}
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/artstore/artstore/internal/api"
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/bus"
+	"github.com/artstore/artstore/internal/catalog"
+	"github.com/artstore/artstore/internal/config"
+	"github.com/artstore/artstore/internal/fleet"
+	"github.com/artstore/artstore/internal/follow"
+	"github.com/artstore/artstore/internal/gc"
+	"github.com/artstore/artstore/internal/ingest"
+	"github.com/artstore/artstore/internal/query"
+	"github.com/artstore/artstore/internal/reconcile"
+	"github.com/artstore/artstore/internal/sehttp"
+)
+
+// openServices opens what the admin, ingest and query roles share: the
+// fleet of every element this process reaches, the file catalog and the
+// follower that keeps the catalog in step with the elements' journals.
+func (s *Server) openServices(ctx context.Context) error {
+	s.events = bus.NewLocal()
+	if s.cfg.Bus.RedisURL != "" {
+		r, err := bus.OpenRedis(ctx, s.cfg.Bus.RedisURL, s.log)
+		if err != nil {
+			return err
+		}
+		s.redis = r
+	}
+	s.fleet = fleet.New(0)
+	for _, e := range s.elements {
+		s.fleet.Add(e.cfg.ID, s.metrics.Element(e.cfg.ID, e.el))
+	}
+	var tokens api.TokenSource
+	for _, ec := range s.cfg.Elements {
+		if !ec.Remote() {
+			continue
+		}
+		if tokens == nil {
+			tokens = &api.ClientCredentials{TokenURL: s.cfg.Auth.TokenURL, ClientID: s.cfg.Auth.ClientID, ClientSecret: s.cfg.Auth.ClientSecret}
+		}
+		s.fleet.Add(ec.ID, sehttp.NewClient(ec.URL, tokens, nil))
+	}
+	if !s.cfg.Has(config.RoleAdmin) && !s.cfg.Has(config.RoleIngest) && !s.cfg.Has(config.RoleQuery) {
+		return nil
+	}
+	db, err := s.db(ctx, s.cfg.CatalogURL)
+	if err != nil {
+		return err
+	}
+	if s.catalog, err = catalog.Open(ctx, db); err != nil {
+		return err
+	}
+	s.follower = follow.New(s.catalog, s.fleet, follow.Config{Logger: s.log, Applied: s.events.Publish})
+	s.reconciler = reconcile.New(s.catalog, s.fleet, s.log)
+	if s.cfg.Has(config.RoleAdmin) {
+		s.gc = gc.New(s.catalog, s.fleet, s.log, s.metrics.Registry())
+	}
+	if s.cfg.Has(config.RoleIngest) {
+		s.ingest, err = ingest.New(ctx, s.fleet, s.catalog, db, ingest.Config{
+			FinalizeMargin: time.Duration(s.cfg.FinalizeMargin), Logger: s.log})
+		if err != nil {
+			return err
+		}
+		if err := s.ingest.Recover(ctx); err != nil {
+			return err
+		}
+		if s.gc != nil {
+			s.gc.SetSweeper(s.ingest.Sweep)
+		}
+	}
+	if s.cfg.Has(config.RoleQuery) {
+		s.query = query.New(s.catalog, s.fleet)
+	}
+	return nil
+}
+
+// startBackground starts the follower; Close stops it.
+func (s *Server) startBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	if s.follower != nil {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.follower.Run(ctx)
+		}()
+	}
+	if s.redis != nil {
+		s.startRedis(ctx)
+	}
+	if s.ingest != nil && s.gc == nil {
+		// Without the admin role's collector, ingest removes finalized
+		// files' temporary copies itself.
+		s.goBg(func() {
+			t := time.NewTicker(10 * time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, err := s.ingest.Sweep(ctx); err != nil && ctx.Err() == nil {
+						s.log.Warn("removing finalized files' temporary copies", "err", err)
+					}
+				}
+			}
+		})
+	}
+	if s.reconciler != nil && s.cfg.ReconcileInterval > 0 {
+		s.goBg(func() { s.reconciler.Loop(ctx, time.Duration(s.cfg.ReconcileInterval)) })
+	}
+	if s.gc != nil && s.cfg.GC.Interval > 0 {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.gc.Loop(ctx, time.Duration(s.cfg.GC.Interval))
+		}()
+	}
+}
+
+// startRedis runs the relay of this process's own elements' journals to
+// Redis, the catalog's subscription, and the trimming of the stream.
+func (s *Server) startRedis(ctx context.Context) {
+	if len(s.elements) > 0 {
+		local := fleet.New(0)
+		for _, e := range s.elements {
+			local.Add(e.cfg.ID, e.el)
+		}
+		relay := follow.New(s.redis, local, follow.Config{Logger: s.log.With("component", "relay")})
+		s.goBg(func() { relay.Run(ctx) })
+	}
+	if s.follower != nil {
+		group := "catalog:" + s.cfg.Bus.Consumer
+		s.goBg(func() {
+			s.redis.Subscribe(ctx, group, s.cfg.Bus.Consumer, func(ctx context.Context, ev bus.Event) error {
+				return s.follower.Offer(ctx, ev.ElementID, ev.JournalID, artstore.Change{
+					Seq: ev.Seq, Type: ev.Type, FileID: ev.FileID, Version: ev.Version, At: ev.At, File: ev.File})
+			})
+		})
+	}
+	if s.cfg.Has(config.RoleAdmin) {
+		s.goBg(func() {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, err := s.redis.Trim(ctx); err != nil && ctx.Err() == nil {
+						s.log.Debug("trimming the event stream", "err", err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// goBg runs fn in the background until Close.
+func (s *Server) goBg(fn func()) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		fn()
+	}()
+}
+
+// Events is the process's in-process event bus: every journal entry the
+// catalog applies is published on it.
+func (s *Server) Events() *bus.Local { return s.events }
+
+// Ingest returns the process's ingest service, or nil.
+func (s *Server) Ingest() *ingest.Service { return s.ingest }
+
+// Catalog returns the process's file catalog, or nil.
+func (s *Server) Catalog() *catalog.Catalog { return s.catalog }
+
+// Follower returns the process's journal follower, or nil.
+func (s *Server) Follower() *follow.Follower { return s.follower }
