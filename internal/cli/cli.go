@@ -28,6 +28,9 @@ const (
 	ExitError    = 1 // an operation failed
 	ExitUsage    = 2 // bad flags or arguments
 	ExitProblems = 3 // a check ran and found problems (se verify)
+	ExitNotFound = 4 // no such file (or element)
+	ExitAuth     = 5 // not logged in, bad credentials, or the role may not do this
+	ExitChecksum = 6 // content does not match its SHA-256
 )
 
 // errProblems is returned by a check that found problems.
@@ -54,6 +57,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.As(err, new(usageError)), strings.HasPrefix(err.Error(), "unknown command"), errs.Is(errs.Invalid, err) && isConfigErr(err):
 		fmt.Fprintln(stderr, "artstore:", err)
 		return ExitUsage
+	case errs.CodeOf(err) == "CHECKSUM_MISMATCH":
+		fmt.Fprintln(stderr, "artstore:", err)
+		return ExitChecksum
+	case errs.Is(errs.NotExist, err):
+		fmt.Fprintln(stderr, "artstore:", err)
+		return ExitNotFound
+	case errs.Is(errs.Unauthenticated, err), errs.Is(errs.Permission, err):
+		fmt.Fprintln(stderr, "artstore:", err)
+		return ExitAuth
 	default:
 		fmt.Fprintln(stderr, "artstore:", err)
 		return ExitError
@@ -74,6 +86,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Version:       artstore.Version,
 	}
 	root.AddCommand(newServe(stdout, stderr), newSE(stdout, stderr))
+	cf := &clientFlags{}
+	for _, c := range []*cobra.Command{
+		newLogin(cf, stdout), newUpload(cf, stdout, stderr), newGet(cf, stdout, stderr),
+		newSearch(cf, stdout), newInfo(cf, stdout), newRm(cf, stdout), newFinalize(cf, stdout),
+	} {
+		cf.register(c)
+		root.AddCommand(c)
+	}
 	return root
 }
 
@@ -94,10 +114,10 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.configFile, "config", "", "YAML configuration file (env ARTSTORE_CONFIG)")
 	fs.StringVar(&f.listen, "listen", "", "address to serve on (env ARTSTORE_LISTEN; default 127.0.0.1:8080)")
 	fs.StringVar(&f.dataDir, "data", "", "data directory (env ARTSTORE_DATA_DIR; default ./artstore-data)")
-	fs.StringVar(&f.roles, "roles", "", "comma-separated roles to run: admin, storage (env ARTSTORE_ROLES; default all)")
+	fs.StringVar(&f.roles, "roles", "", "comma-separated roles to run: admin, storage, ingest, query (env ARTSTORE_ROLES; default all)")
 	fs.StringVar(&f.databaseURL, "database-url", "", "admin database: a postgres:// URL or a SQLite path (env ARTSTORE_DATABASE_URL)")
 	fs.StringVar(&f.jwksURL, "jwks-url", "", "JWKS URL of the admin service, when it runs elsewhere (env ARTSTORE_JWKS_URL)")
-	fs.StringArrayVar(&f.elements, "element", nil, "storage element, repeatable: id=ID,mode=MODE[,priority=N][,capacity=SIZE][,path=DIR][,s3-endpoint=URL,s3-bucket=B,s3-prefix=P][,database-url=DSN]; replaces the default elements")
+	fs.StringArrayVar(&f.elements, "element", nil, "storage element, repeatable: id=ID,mode=MODE[,priority=N][,capacity=SIZE][,path=DIR][,s3-endpoint=URL,s3-bucket=B,s3-prefix=P][,database-url=DSN], or id=ID,url=URL for an element another process runs; replaces the default elements")
 	fs.StringVar(&f.logFormat, "log-format", "", "log format: auto, text or json (env ARTSTORE_LOG_FORMAT)")
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn, error (env ARTSTORE_LOG_LEVEL)")
 }

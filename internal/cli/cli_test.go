@@ -88,7 +88,7 @@ func TestVerifyAndRebuild(t *testing.T) {
 	if code, out := run("se", "rebuild", "--data", dir, "--element-id", "edit-01", "--json"); code != ExitOK || !strings.Contains(out, `"indexed":1`) {
 		t.Fatalf("rebuild: exit %d: %s", code, out)
 	}
-	if code, out := run("se", "verify", "--data", dir, "--element-id", "nope"); code != ExitError {
+	if code, out := run("se", "verify", "--data", dir, "--element-id", "nope"); code != ExitNotFound {
 		t.Fatalf("unknown element: exit %d: %s", code, out)
 	}
 	// Nothing else was written in the element's folder.

@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // The benchmarks start the real binary and drive it over loopback. Run:
@@ -149,8 +152,28 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		uploadStream(b, http.DefaultClient, p.url+"/elements/rw-01/api/v1/files", tok, "big.bin", gib)
 	}
+	directSeconds = time.Since(start).Seconds() / float64(b.N)
 	if rawSeconds > 0 {
-		b.ReportMetric(100*rawSeconds/(time.Since(start).Seconds()/float64(b.N)), "%-of-raw-write")
+		b.ReportMetric(100*rawSeconds/directSeconds, "%-of-raw-write")
+	}
+}
+
+// directSeconds is the time BenchmarkUpload1GiB took per GiB straight to
+// the element, for the ingest benchmark to compare with.
+var directSeconds float64
+
+// BenchmarkIngestUpload1GiB uploads 1 GiB through the public upload API,
+// which chooses the element and streams through to it.
+func BenchmarkIngestUpload1GiB(b *testing.B) {
+	p, tok := benchServer(b)
+	b.SetBytes(gib)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		uploadStream(b, http.DefaultClient, p.url+"/api/v1/files/upload", tok, "big.bin", gib)
+	}
+	if directSeconds > 0 {
+		b.ReportMetric(100*directSeconds/(time.Since(start).Seconds()/float64(b.N)), "%-of-direct")
 	}
 }
 
@@ -242,4 +265,76 @@ func peakRSS(b testing.TB, pid int) int64 {
 	}
 	b.Fatal("no VmHWM")
 	return 0
+}
+
+// BenchmarkUploadToSearch measures the time from an upload's 201 to the
+// moment the query service finds the file, over 1,000 uploads from 4
+// clients: all-in-one, and split with the query service in another
+// process fed through Redis (when ARTSTORE_TEST_REDIS is set).
+func BenchmarkUploadToSearch(b *testing.B) {
+	b.Run("all-in-one", func(b *testing.B) {
+		p, tok := benchServer(b)
+		searchLatency(b, p, p, tok)
+	})
+	b.Run("split-redis", func(b *testing.B) {
+		redis := testenv.Redis(b)
+		env := []string{"ARTSTORE_REDIS_URL=" + redis.URL()}
+		core := startWith(b, benchDir(b), freeAddr(b), env, "--roles", "admin,storage,ingest")
+		q := startWith(b, benchDir(b), freeAddr(b), append(splitEnv(core), env...),
+			append([]string{"--roles", "query"}, remoteElements(core)...)...)
+		searchLatency(b, core, q, core.token())
+	})
+}
+
+func searchLatency(b *testing.B, ingest, query *proc, tok string) {
+	const n, clients = 1000, 4
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	lat := make([]time.Duration, 0, n)
+	var mu sync.Mutex
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > n {
+					return
+				}
+				name := fmt.Sprintf("latency-%04d.txt", i)
+				id := uploadStream(b, hc, ingest.url+"/api/v1/files/upload", tok, name, 100)
+				t0 := time.Now()
+				for {
+					req, _ := http.NewRequest("GET", query.url+"/api/v1/search?limit=1&filename="+name, nil)
+					req.Header.Set("Authorization", "Bearer "+tok)
+					resp, err := hc.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == 200 && bytes.Contains(body, []byte(id)) {
+						break
+					}
+					if time.Since(t0) > 30*time.Second {
+						b.Errorf("file %s not found after 30s", id)
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }

@@ -65,10 +65,16 @@ func freeAddr(t testing.TB) string {
 // until it is ready.
 func start(t testing.TB, dir string, args ...string) *proc {
 	t.Helper()
-	addr := freeAddr(t)
+	return startWith(t, dir, freeAddr(t), nil, args...)
+}
+
+// startWith runs `artstore serve` on addr with extra environment variables.
+func startWith(t testing.TB, dir, addr string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, url: "http://" + addr, data: dir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--listen", addr, "--data", dir, "--log-format", "json"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	p.cmd.Env = append(os.Environ(), env...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

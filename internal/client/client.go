@@ -1,0 +1,213 @@
+// Package client is the Go client of ArtStore's public API: upload,
+// metadata, download with resume, search, update, delete and finalize. The
+// command line is built on it; applications written in Go can use it too.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"github.com/artstore/artstore/internal/api"
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/catalog"
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// Client calls one ArtStore server.
+type Client struct {
+	Server string // e.g. http://127.0.0.1:8080
+	Tokens api.TokenSource
+	HTTP   *http.Client
+}
+
+// New returns a client of server authenticating with tokens.
+func New(server string, tokens api.TokenSource) *Client {
+	return &Client{Server: strings.TrimSuffix(server, "/"), Tokens: tokens, HTTP: &http.Client{}}
+}
+
+func (c *Client) do(ctx context.Context, op, method, path string, hdr http.Header, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.Server+path, body)
+	if err != nil {
+		return nil, errs.E(op, errs.Invalid, err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if c.Tokens != nil {
+		tok, err := c.Tokens.Token(ctx)
+		if err != nil {
+			return nil, errs.E(op, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, errs.E(op, errs.Unavailable, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, api.ReadError(op, resp)
+	}
+	return resp, nil
+}
+
+func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
+	var body io.Reader
+	hdr := http.Header{}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return errs.E(op, errs.Invalid, err)
+		}
+		body = bytes.NewReader(b)
+		hdr.Set("Content-Type", "application/json")
+	}
+	resp, err := c.do(ctx, op, method, path, hdr, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return errs.E(op, errs.Unavailable, errs.Msg("decoding the answer: %v", err))
+	}
+	return nil
+}
+
+// UploadOptions describe a file to upload.
+type UploadOptions struct {
+	Permanent   bool
+	TTLDays     int // temporary files; 0: the server's default
+	Description string
+	Tags        []string
+	Metadata    map[string]any
+	ContentType string
+}
+
+// Upload streams size bytes of r as a file named name.
+func (c *Client) Upload(ctx context.Context, name string, r io.Reader, size int64, o UploadOptions) (*artstore.File, error) {
+	const op = "client.Upload"
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(writeForm(mw, name, r, size, o))
+	}()
+	hdr := http.Header{"Content-Type": {mw.FormDataContentType()}}
+	resp, err := c.do(ctx, op, "POST", "/api/v1/files/upload", hdr, pr)
+	pr.CloseWithError(io.ErrClosedPipe)
+	<-done
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var f artstore.File
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
+		return nil, errs.E(op, errs.Unavailable, err)
+	}
+	return &f, nil
+}
+
+func writeForm(mw *multipart.Writer, name string, r io.Reader, size int64, o UploadOptions) error {
+	fields := [][2]string{{"size", strconv.FormatInt(size, 10)}}
+	if o.Permanent {
+		fields = append(fields, [2]string{"retention_policy", "permanent"})
+	} else if o.TTLDays > 0 {
+		fields = append(fields, [2]string{"ttl_days", strconv.Itoa(o.TTLDays)})
+	}
+	if o.Description != "" {
+		fields = append(fields, [2]string{"description", o.Description})
+	}
+	if len(o.Tags) > 0 {
+		b, _ := json.Marshal(o.Tags)
+		fields = append(fields, [2]string{"tags", string(b)})
+	}
+	if len(o.Metadata) > 0 {
+		b, _ := json.Marshal(o.Metadata)
+		fields = append(fields, [2]string{"metadata", string(b)})
+	}
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name)))
+	ct := o.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(part, r); err != nil {
+		return err
+	}
+	return mw.Close()
+}
+
+// Stat returns a file's metadata.
+func (c *Client) Stat(ctx context.Context, fileID string) (*artstore.File, error) {
+	var f artstore.File
+	if err := c.call(ctx, "client.Stat", "GET", "/api/v1/files/"+fileID, nil, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// Download opens the file's content from offset on. When offset is
+// positive, etag (the file's quoted checksum) guards the resumption: if the
+// file changed, the server sends it whole. It returns the offset the
+// content starts at: offset, or 0 when the whole file comes.
+func (c *Client) Download(ctx context.Context, fileID string, offset int64, etag string) (io.ReadCloser, int64, error) {
+	const op = "client.Download"
+	hdr := http.Header{}
+	if offset > 0 {
+		hdr.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+		if etag != "" {
+			hdr.Set("If-Range", etag)
+		}
+	}
+	resp, err := c.do(ctx, op, "GET", "/api/v1/files/"+fileID+"/download", hdr, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if resp.StatusCode == http.StatusPartialContent {
+		return resp.Body, offset, nil
+	}
+	return resp.Body, 0, nil
+}
+
+// Search runs a search.
+func (c *Client) Search(ctx context.Context, q catalog.Query) (catalog.Result, error) {
+	var res catalog.Result
+	err := c.call(ctx, "client.Search", "POST", "/api/v1/search", q, &res)
+	return res, err
+}
+
+// Delete deletes a temporary file.
+func (c *Client) Delete(ctx context.Context, fileID string) error {
+	return c.call(ctx, "client.Delete", "DELETE", "/api/v1/files/"+fileID, nil, nil)
+}
+
+// Finalize turns a temporary file into a permanent one.
+func (c *Client) Finalize(ctx context.Context, fileID string) (*artstore.File, error) {
+	var f artstore.File
+	if err := c.call(ctx, "client.Finalize", "POST", "/api/v1/files/"+fileID+"/finalize", nil, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}

@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cli runs the artstore binary as a client with its own config directory.
+type cli struct {
+	t      *testing.T
+	server string
+	home   string
+}
+
+func (c *cli) run(stdin string, args ...string) (string, int) {
+	c.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+c.home, "ARTSTORE_SERVER="+c.server, "ARTSTORE_CLIENT_SECRET=", "ARTSTORE_CLIENT_ID=")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return out.String() + errb.String(), code
+}
+
+func (c *cli) json(v any, args ...string) {
+	c.t.Helper()
+	out, code := c.run("", append(args, "--json")...)
+	if code != 0 {
+		c.t.Fatalf("artstore %v: exit %d: %s", args, code, out)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		c.t.Fatalf("artstore %v: %v: %s", args, err, out)
+	}
+}
+
+// TestCLIRoundTrip logs in, uploads, searches, downloads with resume,
+// finalizes and deletes with the command line, and checks its exit codes.
+func TestCLIRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir)
+	c := &cli{t: t, server: p.url, home: t.TempDir()}
+	work := t.TempDir()
+
+	if _, code := c.run("", "search", "x"); code != 5 {
+		t.Fatalf("search before login: exit %d", code)
+	}
+	id, secret := credentials(t, dir)
+	if out, code := c.run("wrong\n", "login", "--client-id", id); code != 5 {
+		t.Fatalf("login with a wrong secret: exit %d: %s", code, out)
+	}
+	if out, code := c.run(secret+"\n", "login", "--client-id", id); code != 0 {
+		t.Fatalf("login: exit %d: %s", code, out)
+	}
+	st, err := os.Stat(filepath.Join(c.home, "artstore", "credentials.json"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", st, err)
+	}
+
+	big := bytes.Repeat([]byte("archive-"), 200000) // 1.6 MB
+	for name, data := range map[string][]byte{"report.bin": big, "note.txt": []byte("a short note")} {
+		os.WriteFile(filepath.Join(work, name), data, 0o644)
+	}
+	var up []fileMeta
+	c.json(&up, "upload", "--tag", "cli", "--meta", "team=ops", "--description", "nightly",
+		filepath.Join(work, "report.bin"), filepath.Join(work, "note.txt"))
+	if len(up) != 2 || up[0].StorageElementID != "edit-01" {
+		t.Fatalf("upload: %+v", up)
+	}
+	var perm []fileMeta
+	c.json(&perm, "upload", "--permanent", filepath.Join(work, "note.txt"))
+	if perm[0].StorageElementID != "rw-01" {
+		t.Fatalf("permanent upload: %+v", perm)
+	}
+	var res struct {
+		Items []fileMeta
+		Total int
+	}
+	c.json(&res, "search", "--tag", "cli", "--meta", "team=ops", "--sort", "size")
+	if res.Total != 2 {
+		t.Fatalf("search: %+v", res)
+	}
+	c.json(&res, "search", "nightly", "--ext", "bin")
+	if res.Total != 1 || res.Items[0].FileID != up[0].FileID {
+		t.Fatalf("search by text and extension: %+v", res)
+	}
+
+	// A partial download is resumed and the whole is verified.
+	dst := filepath.Join(work, "copy.bin")
+	os.WriteFile(dst+".part", big[:700000], 0o644)
+	if out, code := c.run("", "get", up[0].FileID, "-o", dst); code != 0 {
+		t.Fatalf("get: exit %d: %s", code, out)
+	}
+	got, _ := os.ReadFile(dst)
+	sum := sha256.Sum256(got)
+	if !bytes.Equal(got, big) || hex.EncodeToString(sum[:]) != up[0].Checksum {
+		t.Fatalf("resumed download differs (%d bytes)", len(got))
+	}
+	if _, err := os.Stat(dst + ".part"); !os.IsNotExist(err) {
+		t.Fatal("the part file was left behind")
+	}
+	// A corrupt part is caught by the checksum and removed.
+	bad := filepath.Join(work, "bad.bin")
+	os.WriteFile(bad+".part", bytes.Repeat([]byte("X"), 1000), 0o644)
+	if _, code := c.run("", "get", up[0].FileID, "-o", bad); code != 6 {
+		t.Fatalf("get over a corrupt part: exit %d", code)
+	}
+	if out, code := c.run("", "get", up[0].FileID, "-o", bad); code != 0 {
+		t.Fatalf("get after the corrupt part was dropped: exit %d: %s", code, out)
+	}
+
+	var fin []fileMeta
+	c.json(&fin, "finalize", up[0].FileID)
+	if fin[0].StorageElementID != "rw-01" || fin[0].RetentionPolicy != "permanent" {
+		t.Fatalf("finalize: %+v", fin)
+	}
+	if out, code := c.run("", "rm", up[1].FileID); code != 0 {
+		t.Fatalf("rm: exit %d: %s", code, out)
+	}
+	if _, code := c.run("", "get", up[1].FileID, "-o", filepath.Join(work, "gone")); code != 4 {
+		t.Fatalf("get of a deleted file: exit %d", code)
+	}
+	if _, code := c.run("", "info", "0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f"); code != 4 {
+		t.Fatalf("info of an unknown file: exit %d", code)
+	}
+	if _, code := c.run("", "upload", "--permanent", "--ttl", "3", filepath.Join(work, "note.txt")); code != 2 {
+		t.Fatalf("upload with --permanent and --ttl: exit %d", code)
+	}
+	var info fileMeta
+	c.json(&info, "info", up[0].FileID)
+	if info.FileID != up[0].FileID || info.RetentionPolicy != "permanent" {
+		t.Fatalf("info: %+v", info)
+	}
+}
