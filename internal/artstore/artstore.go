@@ -108,6 +108,12 @@ type File struct {
 	ExpiresAt        *time.Time      `json:"expires_at"`
 	Version          int64           `json:"version"`
 	StorageElementID string          `json:"storage_element_id"`
+	// Compression is how the content is stored: "" (as is) or "zstd"
+	// (the seekable format). Size and Checksum are always those of the
+	// original bytes; StoredSize is what the backend holds when
+	// compressed.
+	Compression string `json:"compression,omitempty"`
+	StoredSize  int64  `json:"stored_size,omitempty"`
 }
 
 // Key is the file's blob key inside its storage element.
@@ -180,6 +186,9 @@ type NewFile struct {
 	// have; otherwise the upload fails with code CHECKSUM_MISMATCH and
 	// nothing is stored or journaled.
 	ExpectChecksum string
+	// Compression asks for the content to be stored compressed: "" or
+	// "zstd".
+	Compression string
 }
 
 // Preserved is what a copied file keeps of its source.

@@ -97,6 +97,7 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 		tags        []string
 		meta        []string
 		description string
+		compress    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "upload FILE...",
@@ -121,7 +122,7 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 			var out []artstore.File
 			for _, path := range args {
 				f, err := uploadOne(cmd, c, cf, stderr, path, client.UploadOptions{
-					Permanent: permanent, TTLDays: ttl, Description: description, Tags: tags, Metadata: md})
+					Permanent: permanent, TTLDays: ttl, Description: description, Tags: tags, Metadata: md, Compress: compress})
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
@@ -140,6 +141,7 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 	fl.StringArrayVar(&tags, "tag", nil, "tag, repeatable")
 	fl.StringArrayVar(&meta, "meta", nil, "metadata key=value, repeatable")
 	fl.StringVar(&description, "description", "", "description")
+	fl.BoolVar(&compress, "compress", false, "store compressed with zstd (downloads still return the original bytes)")
 	return cmd
 }
 

@@ -92,6 +92,7 @@ type UploadOptions struct {
 	Tags        []string
 	Metadata    map[string]any
 	ContentType string
+	Compress    bool // store compressed (zstd) on the element
 }
 
 // Upload streams size bytes of r as a file named name.
@@ -128,6 +129,9 @@ func writeForm(mw *multipart.Writer, name string, r io.Reader, size int64, o Upl
 	}
 	if o.Description != "" {
 		fields = append(fields, [2]string{"description", o.Description})
+	}
+	if o.Compress {
+		fields = append(fields, [2]string{"compress", "zstd"})
 	}
 	if len(o.Tags) > 0 {
 		b, _ := json.Marshal(o.Tags)

@@ -201,6 +201,7 @@ func (s *Service) copyFile(ctx context.Context, sf *artstore.File, src, dst arts
 		// The target checks the SHA-256 before it commits, so a bad copy
 		// never becomes visible or reaches its journal.
 		ExpectChecksum: sf.Checksum,
+		Compression:    sf.Compression,
 	}
 	f, err := dst.Upload(ctx, nf, io.LimitReader(rc, sf.Size))
 	if errs.CodeOf(err) == "CHECKSUM_MISMATCH" {

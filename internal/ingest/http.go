@@ -67,6 +67,11 @@ func setField(req *UploadRequest, name, value string) error {
 		req.TTLDays = n
 	case "description":
 		req.Description = value
+	case "compress":
+		if value != "zstd" {
+			return bad("compress must be zstd")
+		}
+		req.Compression = value
 	case "content_type":
 		req.ContentType = value
 	case "size":

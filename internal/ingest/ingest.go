@@ -80,6 +80,7 @@ type UploadRequest struct {
 	Description     string
 	Tags            []string
 	Metadata        map[string]any
+	Compression     string // "" or "zstd"
 }
 
 // Upload stores a new file on the first element, in sequential-fill order,
@@ -131,6 +132,7 @@ func (s *Service) newFile(req UploadRequest) (artstore.NewFile, artstore.Mode, e
 		Description: req.Description,
 		Tags:        req.Tags,
 		Metadata:    req.Metadata,
+		Compression: req.Compression,
 	}
 	policy := req.RetentionPolicy
 	if policy == "" {

@@ -153,6 +153,9 @@ func writeUpload(mw *multipart.Writer, nf artstore.NewFile, content io.Reader) e
 		b, _ := json.Marshal(nf.Metadata)
 		fields = append(fields, [2]string{"metadata", string(b)})
 	}
+	if nf.Compression != "" {
+		fields = append(fields, [2]string{"compress", nf.Compression})
+	}
 	if nf.ExpectChecksum != "" {
 		fields = append(fields, [2]string{"checksum", nf.ExpectChecksum})
 	}

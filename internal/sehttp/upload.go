@@ -72,6 +72,8 @@ func setField(nf *artstore.NewFile, name, value string) error {
 		if err := api.StrictJSON(value, &nf.Tags); err != nil {
 			return bad("tags must be a JSON array of strings: %v", err)
 		}
+	case "compress":
+		nf.Compression = value
 	case "checksum":
 		nf.ExpectChecksum = value
 	case "preserve":

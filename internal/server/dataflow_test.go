@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -316,5 +320,57 @@ func TestGarbageCollection(t *testing.T) {
 	}
 	if m := string(c.Do("GET", "/metrics", "", "", nil, nil).Body); !strings.Contains(m, "artstore_gc_deleted_files_total 2") {
 		t.Fatal("gc metrics missing")
+	}
+}
+
+// TestCompression stores a file compressed: size and checksum are the
+// original's, downloads and ranges return original bytes, the element
+// holds fewer bytes, and finalize and verify keep working.
+func TestCompression(t *testing.T) {
+	c := testcluster.Start(t)
+	tok := c.Account("app", "user")
+	admin := c.AdminToken()
+	var b strings.Builder
+	for i := 0; b.Len() < 3<<20; i++ {
+		fmt.Fprintf(&b, "line %d of a very compressible document\n", i)
+	}
+	content := b.String()
+	f := mustFile(t, ingestUpload(t, c, tok, "log.txt", content, [2]string{"compress", "zstd"}), 201)
+	sum := sha256.Sum256([]byte(content))
+	if f.Size != int64(len(content)) || f.Checksum != hex.EncodeToString(sum[:]) || f.Compression != "zstd" ||
+		f.StoredSize <= 0 || f.StoredSize > f.Size/4 {
+		t.Fatalf("compressed upload: size %d stored %d compression %q", f.Size, f.StoredSize, f.Compression)
+	}
+	st, err := os.Stat(filepath.Join(c.DataDir, "elements", "edit-01", "files", f.StoragePath, f.StorageFilename))
+	if err != nil || st.Size() != f.StoredSize {
+		t.Fatalf("on disk: %v %v", st, err)
+	}
+	base := "/api/v1/files/" + f.FileID + "/download"
+	if r := c.Do("GET", base, tok, "", nil, nil); r.StatusCode != 200 || string(r.Body) != content {
+		t.Fatalf("download: %d, %d bytes", r.StatusCode, len(r.Body))
+	}
+	for _, rg := range [][2]int{{0, 10}, {1<<20 - 5, 1<<20 + 5}, {2<<20 + 7, 3 << 20}, {len(content) - 3, len(content) - 1}} {
+		r := c.Do("GET", base, tok, "", nil, http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", rg[0], rg[1])}})
+		if r.StatusCode != 206 || string(r.Body) != content[rg[0]:rg[1]+1] {
+			t.Fatalf("range %v: %d %q", rg, r.StatusCode, r.Body)
+		}
+	}
+	if r := ingestUpload(t, c, tok, "x.txt", "x", [2]string{"compress", "gzip"}); r.StatusCode != 400 {
+		t.Fatalf("compress=gzip: %d", r.StatusCode)
+	}
+	var rep struct {
+		Checked int
+		Corrupt []string
+	}
+	c.Do("POST", "/elements/edit-01/api/v1/verify", admin, "", nil, nil).JSON(t, &rep)
+	if rep.Checked != 1 || len(rep.Corrupt) != 0 {
+		t.Fatalf("verify: %+v", rep)
+	}
+	perm := mustFile(t, c.Do("POST", "/api/v1/files/"+f.FileID+"/finalize", tok, "", nil, nil), 200)
+	if perm.Compression != "zstd" || perm.Checksum != f.Checksum {
+		t.Fatalf("finalized: %+v", perm)
+	}
+	if r := c.Do("GET", base, tok, "", nil, http.Header{"Range": {"bytes=-20"}}); r.StatusCode != 206 || string(r.Body) != content[len(content)-20:] {
+		t.Fatalf("suffix range after finalize: %d %q", r.StatusCode, r.Body)
 	}
 }

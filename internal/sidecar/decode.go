@@ -145,6 +145,10 @@ func Decode(data []byte) (*artstore.File, error) {
 		}
 	}
 	f.Metadata = md
+	if v2 {
+		f.Compression, _ = r.str("compression")
+		f.StoredSize, _ = r.int("stored_size")
+	}
 
 	if r.err != nil {
 		return nil, r.err

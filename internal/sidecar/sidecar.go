@@ -77,6 +77,8 @@ type wire struct {
 	ExpiresAt        *string        `json:"expires_at"`
 	Version          int64          `json:"version"`
 	StorageElementID string         `json:"storage_element_id"`
+	Compression      string         `json:"compression,omitempty"`
+	StoredSize       int64          `json:"stored_size,omitempty"`
 }
 
 // Encode returns the schema 2.0 sidecar of f: indented JSON, UTF-8, without
@@ -109,6 +111,8 @@ func Encode(f *artstore.File) ([]byte, error) {
 		RetentionPolicy:  string(f.RetentionPolicy),
 		Version:          f.Version,
 		StorageElementID: f.StorageElementID,
+		Compression:      f.Compression,
+		StoredSize:       f.StoredSize,
 	}
 	if w.Tags == nil {
 		w.Tags = []string{}
@@ -166,6 +170,12 @@ func check(op string, f *artstore.File, decoding bool) error {
 		if !utf8.ValidString(s.val) {
 			return invalid("%s is not valid UTF-8", s.name)
 		}
+	}
+	switch {
+	case f.Compression != "" && f.Compression != "zstd":
+		return invalid("unknown compression %q", short(f.Compression))
+	case f.StoredSize < 0 || (f.Compression == "" && f.StoredSize != 0):
+		return invalid("stored_size %d does not fit compression %q", f.StoredSize, f.Compression)
 	}
 	for i, tag := range f.Tags {
 		if !utf8.ValidString(tag) {

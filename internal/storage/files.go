@@ -12,6 +12,7 @@ import (
 	"github.com/artstore/artstore/internal/blob"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/naming"
+	"github.com/artstore/artstore/internal/zseek"
 )
 
 // Stat returns a file's metadata.
@@ -52,7 +53,7 @@ func (e *Element) Open(ctx context.Context, fileID string, off, n int64) (io.Rea
 	if _, err := blob.CheckRange(f.Size, off, n); err != nil {
 		return nil, errs.E(op, err)
 	}
-	rc, err := e.backend.Get(ctx, f.Key(), off, n)
+	rc, err := e.openContent(ctx, f, off, n)
 	if errs.Is(errs.NotExist, err) {
 		// The index knows the file but its content is gone: that is
 		// damage, not a missing file.
@@ -62,6 +63,24 @@ func (e *Element) Open(ctx context.Context, fileID string, off, n int64) (io.Rea
 		return nil, errs.E(op, err)
 	}
 	return rc, nil
+}
+
+// openContent returns n bytes of f's original content at off, decoding
+// only the frames they need when the content is stored compressed.
+func (e *Element) openContent(ctx context.Context, f *artstore.File, off, n int64) (io.ReadCloser, error) {
+	key := f.Key()
+	if f.Compression != "zstd" {
+		return e.backend.Get(ctx, key, off, n)
+	}
+	get := func(ctx context.Context, off, n int64) (io.ReadCloser, error) { return e.backend.Get(ctx, key, off, n) }
+	ix, err := zseek.ReadIndex(ctx, get, f.StoredSize)
+	if err != nil {
+		return nil, err
+	}
+	if ix.Size() != f.Size {
+		return nil, errs.E(errs.Internal, errs.Msg("compressed content of %s holds %d bytes, not %d", f.FileID, ix.Size(), f.Size))
+	}
+	return ix.Open(ctx, get, off, n)
 }
 
 // Update changes a file's description, tags or metadata and bumps its

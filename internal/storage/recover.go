@@ -253,9 +253,13 @@ func (e *Element) Verify(ctx context.Context) (artstore.VerifyReport, error) {
 		} else if err != nil {
 			return err
 		}
-		rc, err := e.backend.Get(ctx, key, 0, -1)
+		rc, err := e.openContent(ctx, f, 0, -1)
 		if errs.Is(errs.NotExist, err) {
 			rep.Missing = append(rep.Missing, f.FileID+": content "+key)
+			return nil
+		}
+		if errs.Is(errs.Internal, err) { // compressed content that does not decode
+			rep.Corrupt = append(rep.Corrupt, f.FileID+": "+key)
 			return nil
 		}
 		if err != nil {
@@ -264,6 +268,10 @@ func (e *Element) Verify(ctx context.Context) (artstore.VerifyReport, error) {
 		h := sha256.New()
 		n, err := io.CopyBuffer(h, rc, buf)
 		rc.Close()
+		if errs.Is(errs.Internal, err) {
+			rep.Corrupt = append(rep.Corrupt, f.FileID+": "+key)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

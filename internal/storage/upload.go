@@ -22,6 +22,7 @@ import (
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/naming"
 	"github.com/artstore/artstore/internal/sidecar"
+	"github.com/artstore/artstore/internal/zseek"
 )
 
 // Upload stores a new file: content first, then its sidecar, both durable;
@@ -83,10 +84,19 @@ func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Re
 	// The content's directory entry becomes durable with the sidecar's,
 	// which goes into the same directory: until then the file does not
 	// exist for recovery either.
-	n, err := blob.PutWithOptions(ctx, e.backend, key, cr, nf.Size, blob.PutOptions{
+	src, putSize, finish := io.Reader(cr), nf.Size, func() {}
+	if f.Compression == "zstd" {
+		src, finish = compress(cr)
+		putSize = -1
+	}
+	n, err := blob.PutWithOptions(ctx, e.backend, key, src, putSize, blob.PutOptions{
 		BeforeVisible: waitIntent,
 		DeferDirSync:  true,
 	})
+	finish()
+	if f.Compression == "zstd" {
+		f.StoredSize, n = n, cr.n
+	}
 	if cr.err != nil {
 		// The content's own failure (a malformed body, a full element)
 		// says more than the backend's report of it.
@@ -142,6 +152,9 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 			return nil, errs.E(errs.Invalid, errs.Msg("file_id %q is not a UUID", id))
 		}
 		id = u.String()
+	}
+	if nf.Compression != "" && nf.Compression != "zstd" {
+		return nil, errs.E(errs.Invalid, errs.Msg("unknown compression %q: use zstd", trunc(nf.Compression)))
 	}
 	policy := nf.RetentionPolicy
 	if policy == "" {
@@ -205,6 +218,7 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 		ExpiresAt:        expires,
 		Version:          version,
 		StorageElementID: e.cfg.ID,
+		Compression:      nf.Compression,
 	}, nil
 }
 
@@ -278,6 +292,7 @@ type countingReader struct {
 	r     io.Reader
 	e     *Element
 	h     hash.Hash
+	n     int64 // bytes read
 	taken int64
 	err   error // the first error other than io.EOF
 }
@@ -285,6 +300,7 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if n > 0 {
+		c.n += int64(n)
 		c.h.Write(p[:n])
 		if c.e.cfg.Capacity > 0 {
 			if rerr := c.take(int64(n)); rerr != nil {
@@ -317,6 +333,27 @@ func (c *countingReader) release() {
 	c.e.mu.Lock()
 	c.e.pending -= c.taken
 	c.e.mu.Unlock()
+}
+
+// compress returns a reader of r's bytes in the seekable zstd format, and
+// a function that waits until the compressor has stopped reading r, to be
+// called once the reader is no longer read.
+func compress(r io.Reader) (io.Reader, func()) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		zw := zseek.NewWriter(pw)
+		_, err := io.Copy(zw, r)
+		if err == nil {
+			err = zw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, func() {
+		pr.CloseWithError(io.ErrClosedPipe)
+		<-done
+	}
 }
 
 // sniff determines a content type from the name's extension, or failing

@@ -1,0 +1,77 @@
+package zseek
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+func getter(b []byte) RangeReader {
+	return func(_ context.Context, off, n int64) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b[off : off+n])), nil
+	}
+}
+
+func TestRoundTripAndRanges(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{0, 1, 1000, FrameSize - 1, FrameSize, FrameSize + 1, 3*FrameSize + 12345} {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = "abcdefgh"[r.IntN(8)] // compressible
+		}
+		var out bytes.Buffer
+		w := NewWriter(&out)
+		// Odd write sizes cross frame boundaries.
+		for p := data; len(p) > 0; {
+			k := min(len(p), 1+r.IntN(300000))
+			w.Write(p[:k])
+			p = p[k:]
+		}
+		if err := w.Close(); err != nil || w.Written() != int64(out.Len()) {
+			t.Fatal(err)
+		}
+		if size > 1000 && out.Len() >= size {
+			t.Fatalf("%d bytes compressed to %d", size, out.Len())
+		}
+		// Any zstd decoder reads the whole (the seek table is skippable).
+		dec, _ := zstd.NewReader(nil)
+		whole, err := dec.DecodeAll(out.Bytes(), nil)
+		if err != nil || !bytes.Equal(whole, data) {
+			t.Fatalf("size %d: plain decode: %v", size, err)
+		}
+		ix, err := ReadIndex(context.Background(), getter(out.Bytes()), int64(out.Len()))
+		if err != nil || ix.Size() != int64(size) {
+			t.Fatalf("size %d: index %v %v", size, ix, err)
+		}
+		for i := 0; i < 20; i++ {
+			off := int64(0)
+			if size > 0 {
+				off = r.Int64N(int64(size))
+			}
+			n := r.Int64N(int64(size) - off + 1)
+			rc, err := ix.Open(context.Background(), getter(out.Bytes()), off, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			if err != nil || !bytes.Equal(got, data[off:off+n]) {
+				t.Fatalf("size %d range %d+%d: %v", size, off, n, err)
+			}
+		}
+		if _, err := ix.Open(context.Background(), getter(out.Bytes()), 0, int64(size)+1); err == nil {
+			t.Fatal("a range beyond the end was accepted")
+		}
+	}
+}
+
+func TestNotSeekable(t *testing.T) {
+	for _, b := range [][]byte{nil, []byte("plain text, not zstd at all"), bytes.Repeat([]byte{0}, 100)} {
+		if _, err := ReadIndex(context.Background(), getter(b), int64(len(b))); err == nil {
+			t.Fatalf("%q read as seekable", b)
+		}
+	}
+}
