@@ -20,9 +20,11 @@ test:
 test-race:
 	$(GO) test -count=1 -race -timeout 30m ./...
 
-## bench: the performance figures (1 GiB transfers, small uploads, memory)
+## bench: the performance figures (1 GiB transfers, small uploads, memory,
+## upload-to-search latency, search over 100,000 files)
 bench:
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/e2e/
+	$(GO) test -count=1 -run '^$$' -bench Search100k -benchtime 1x -timeout 30m ./internal/catalog/
 
 ## ci: what CI runs
 ci:

@@ -34,9 +34,10 @@ type row struct {
 // A file moves between elements when a temporary file is finalized: the copy
 // on the new element has a higher version, and the old element later deletes
 // its copy. So a live state replaces an older one wherever it comes from,
-// and may also replace a tombstone of the same version left by another
-// element; while a delete counts only on the element that holds the file,
-// since from any other it is a stale copy going away.
+// and also a tombstone of the same version (an element journals a delete
+// with the version after the file's last, so such a tombstone is either the
+// old copy's or wrong); while a delete counts only on the element that holds
+// the file, since from any other it is a stale copy going away.
 func applies(r *row, o target) bool {
 	if r == nil {
 		return true // a delete of an unknown file leaves a tombstone
@@ -47,12 +48,14 @@ func applies(r *row, o target) bool {
 	switch {
 	case o.version > r.version:
 		return true
-	case o.version == r.version && r.element == o.element:
-		return false // a replay
-	case r.deleted && r.element != o.element && o.version >= r.version:
+	case r.deleted && o.version == r.version:
+		// From another element this is the stale copy's delete. From the
+		// same element no journal produces it (a delete takes the next
+		// version), so a live state there is the truth: reconciliation
+		// relies on this to repair a wrong tombstone.
 		return true
 	}
-	return false
+	return false // a replay, or older
 }
 
 // Apply applies a page of one element's journal and moves the element's

@@ -28,6 +28,9 @@ func putDesc(el string, v int64, d string) event { return event{el: el, v: v, de
 // versionRules lists histories of one file and where the catalog must place
 // it after applying them in the order given: "element@version" and the
 // description of the state that won, or "-" when the file is not live.
+// As a storage element journals them, a delete takes the version after the
+// file's last one, and a finalized copy on another element a version above
+// the temporary copy's.
 var versionRules = []struct {
 	name   string
 	events []event
@@ -37,17 +40,18 @@ var versionRules = []struct {
 	{"update", []event{put("E", 1), put("E", 2)}, "E@2 E v2"},
 	{"older update arrives late", []event{put("E", 2), put("E", 1)}, "E@2 E v2"},
 	{"replay is a no-op", []event{putDesc("E", 1, "first"), putDesc("E", 1, "second")}, "E@1 first"},
-	{"delete", []event{put("E", 1), del("E", 1)}, "-"},
-	{"delete arrives first", []event{del("E", 1), put("E", 1)}, "-"},
+	{"delete", []event{put("E", 1), del("E", 2)}, "-"},
+	{"delete arrives first", []event{del("E", 2), put("E", 1)}, "-"},
 	{"delete of an older version", []event{put("E", 2), del("E", 1)}, "E@2 E v2"},
-	{"delete of a newer version", []event{put("E", 1), del("E", 2)}, "-"},
-	{"replayed delete", []event{put("E", 1), del("E", 1), del("E", 1), put("E", 1)}, "-"},
-	{"created again after a delete", []event{put("E", 1), del("E", 1), put("E", 2)}, "E@2 E v2"},
+	{"delete after an update", []event{put("E", 1), put("E", 2), del("E", 3)}, "-"},
+	{"replayed delete", []event{put("E", 1), del("E", 2), del("E", 2), put("E", 1)}, "-"},
+	{"created again after a delete", []event{put("E", 1), del("E", 2), put("E", 3)}, "E@3 E v3"},
 	{"unknown file deleted, then created newer", []event{del("E", 1), put("E", 2)}, "E@2 E v2"},
-	{"move: new copy first", []event{put("R", 2), put("E", 1), del("E", 1)}, "R@2 R v2"},
-	{"move: old copy first", []event{put("E", 1), put("R", 2), del("E", 1)}, "R@2 R v2"},
-	{"move: old copy deleted before the new arrives", []event{put("E", 1), del("E", 1), put("R", 2)}, "R@2 R v2"},
-	{"move: old copy deleted first of all", []event{del("E", 1), put("R", 2), put("E", 1)}, "R@2 R v2"},
+	{"a wrong tombstone gives way to the live state", []event{put("E", 1), del("E", 1), put("E", 1)}, "E@1 E v1"},
+	{"move: new copy first", []event{put("R", 2), put("E", 1), del("E", 2)}, "R@2 R v2"},
+	{"move: old copy first", []event{put("E", 1), put("R", 2), del("E", 2)}, "R@2 R v2"},
+	{"move: old copy deleted before the new arrives", []event{put("E", 1), del("E", 2), put("R", 2)}, "R@2 R v2"},
+	{"move: old copy deleted first of all", []event{del("E", 2), put("R", 2), put("E", 1)}, "R@2 R v2"},
 	{"move: delete on the old element at a higher version", []event{put("E", 1), put("R", 2), del("E", 3)}, "R@2 R v2"},
 	{"tombstone of another element at the same version", []event{del("E", 2), put("R", 2)}, "R@2 R v2"},
 	{"tombstone of another element at a higher version", []event{del("E", 3), put("R", 2)}, "-"},

@@ -134,7 +134,7 @@ func TestApplies(t *testing.T) {
 		{held("E", 2, false), live("E", 1), false},
 		{held("E", 1, false), live("E", 1), false},
 		{held("E", 1, false), live("R", 1), false},
-		{held("E", 1, true), live("E", 1), false},
+		{held("E", 1, true), live("E", 1), true}, // no journal makes this tombstone: the live state wins
 		{held("E", 1, true), live("R", 1), true},
 		{held("E", 2, true), live("R", 1), false},
 		{held("E", 1, false), gone("E", 1), true},

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -372,5 +373,74 @@ func TestCompression(t *testing.T) {
 	}
 	if r := c.Do("GET", base, tok, "", nil, http.Header{"Range": {"bytes=-20"}}); r.StatusCode != 206 || string(r.Body) != content[len(content)-20:] {
 		t.Fatalf("suffix range after finalize: %d %q", r.StatusCode, r.Body)
+	}
+}
+
+// TestReconcile damages the catalog behind the journals' back and checks
+// that reconciliation repairs exactly the damage and reports it.
+func TestReconcile(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.ReconcileInterval = 0 })
+	tok := c.Account("app", "user")
+	admin := c.AdminToken()
+	a := mustFile(t, ingestUpload(t, c, tok, "a.txt", "a"), 201)
+	b := mustFile(t, ingestUpload(t, c, tok, "b.txt", "b", [2]string{"retention_policy", "permanent"}), 201)
+	type report struct {
+		Repaired int `json:"repaired"`
+		Elements []struct {
+			ElementID string   `json:"element_id"`
+			Added     []string `json:"added"`
+			Updated   []string `json:"updated"`
+			Removed   []string `json:"removed"`
+		} `json:"elements"`
+	}
+	var rep report
+	c.Do("POST", "/api/v1/reconcile", admin, "", nil, nil).JSON(t, &rep)
+	if rep.Repaired != 0 {
+		t.Fatalf("a healthy catalog was repaired: %+v", rep)
+	}
+	if r := c.Do("POST", "/api/v1/reconcile", tok, "", nil, nil); r.StatusCode != 403 {
+		t.Fatalf("reconcile by a user: %d", r.StatusCode)
+	}
+	ctx := context.Background()
+	cat := c.Server.Catalog()
+	// Damage: a file lost (a wrong tombstone) and a file the element
+	// never had.
+	if err := cat.Remove(ctx, "edit-01", a.FileID, a.Version); err != nil {
+		t.Fatal(err)
+	}
+	ghost := b
+	ghost.FileID, ghost.StorageElementID, ghost.OriginalFilename = "0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f", "edit-01", "ghost.txt"
+	if err := cat.Put(ctx, &ghost); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Do("GET", "/api/v1/files/"+a.FileID, tok, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("damage not in place: %d", r.StatusCode)
+	}
+	c.Do("POST", "/api/v1/reconcile", admin, "", nil, nil).JSON(t, &rep)
+	got := map[string]string{}
+	for _, e := range rep.Elements {
+		for _, id := range e.Added {
+			got[id] = "added on " + e.ElementID
+		}
+		for _, id := range e.Removed {
+			got[id] = "removed from " + e.ElementID
+		}
+		for _, id := range e.Updated {
+			got[id] = "updated on " + e.ElementID
+		}
+	}
+	want := map[string]string{a.FileID: "added on edit-01", ghost.FileID: "removed from edit-01"}
+	if rep.Repaired != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("repairs %v (%d), want %v", got, rep.Repaired, want)
+	}
+	if f := mustFile(t, c.Do("GET", "/api/v1/files/"+a.FileID, tok, "", nil, nil), 200); f.Checksum != a.Checksum {
+		t.Fatalf("repaired file: %+v", f)
+	}
+	if r := c.Do("GET", "/api/v1/files/"+ghost.FileID, tok, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("ghost still there: %d", r.StatusCode)
+	}
+	c.Do("POST", "/api/v1/reconcile", admin, "", nil, nil).JSON(t, &rep)
+	if rep.Repaired != 0 {
+		t.Fatalf("second reconciliation repaired %d", rep.Repaired)
 	}
 }
