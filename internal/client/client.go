@@ -4,7 +4,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,65 +22,12 @@ import (
 
 // Client calls one ArtStore server.
 type Client struct {
-	Server string // e.g. http://127.0.0.1:8080
-	Tokens api.TokenSource
-	HTTP   *http.Client
+	api.Caller
 }
 
 // New returns a client of server authenticating with tokens.
 func New(server string, tokens api.TokenSource) *Client {
-	return &Client{Server: strings.TrimSuffix(server, "/"), Tokens: tokens, HTTP: &http.Client{}}
-}
-
-func (c *Client) do(ctx context.Context, op, method, path string, hdr http.Header, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.Server+path, body)
-	if err != nil {
-		return nil, errs.E(op, errs.Invalid, err)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	if c.Tokens != nil {
-		tok, err := c.Tokens.Token(ctx)
-		if err != nil {
-			return nil, errs.E(op, err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, errs.E(op, errs.Unavailable, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		return nil, api.ReadError(op, resp)
-	}
-	return resp, nil
-}
-
-func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
-	var body io.Reader
-	hdr := http.Header{}
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return errs.E(op, errs.Invalid, err)
-		}
-		body = bytes.NewReader(b)
-		hdr.Set("Content-Type", "application/json")
-	}
-	resp, err := c.do(ctx, op, method, path, hdr, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return errs.E(op, errs.Unavailable, errs.Msg("decoding the answer: %v", err))
-	}
-	return nil
+	return &Client{api.Caller{Base: strings.TrimSuffix(server, "/"), HTTP: &http.Client{}, Tokens: tokens}}
 }
 
 // UploadOptions describe a file to upload.
@@ -106,7 +52,7 @@ func (c *Client) Upload(ctx context.Context, name string, r io.Reader, size int6
 		pw.CloseWithError(writeForm(mw, name, r, size, o))
 	}()
 	hdr := http.Header{"Content-Type": {mw.FormDataContentType()}}
-	resp, err := c.do(ctx, op, "POST", "/api/v1/files/upload", hdr, pr)
+	resp, err := c.Do(ctx, op, "POST", "/api/v1/files/upload", hdr, pr)
 	pr.CloseWithError(io.ErrClosedPipe)
 	<-done
 	if err != nil {
@@ -166,7 +112,7 @@ func writeForm(mw *multipart.Writer, name string, r io.Reader, size int64, o Upl
 // Stat returns a file's metadata.
 func (c *Client) Stat(ctx context.Context, fileID string) (*artstore.File, error) {
 	var f artstore.File
-	if err := c.call(ctx, "client.Stat", "GET", "/api/v1/files/"+fileID, nil, &f); err != nil {
+	if err := c.Call(ctx, "client.Stat", "GET", "/api/v1/files/"+fileID, nil, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -185,7 +131,7 @@ func (c *Client) Download(ctx context.Context, fileID string, offset int64, etag
 			hdr.Set("If-Range", etag)
 		}
 	}
-	resp, err := c.do(ctx, op, "GET", "/api/v1/files/"+fileID+"/download", hdr, nil)
+	resp, err := c.Do(ctx, op, "GET", "/api/v1/files/"+fileID+"/download", hdr, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -198,19 +144,19 @@ func (c *Client) Download(ctx context.Context, fileID string, offset int64, etag
 // Search runs a search.
 func (c *Client) Search(ctx context.Context, q catalog.Query) (catalog.Result, error) {
 	var res catalog.Result
-	err := c.call(ctx, "client.Search", "POST", "/api/v1/search", q, &res)
+	err := c.Call(ctx, "client.Search", "POST", "/api/v1/search", q, &res)
 	return res, err
 }
 
 // Delete deletes a temporary file.
 func (c *Client) Delete(ctx context.Context, fileID string) error {
-	return c.call(ctx, "client.Delete", "DELETE", "/api/v1/files/"+fileID, nil, nil)
+	return c.Call(ctx, "client.Delete", "DELETE", "/api/v1/files/"+fileID, nil, nil)
 }
 
 // Finalize turns a temporary file into a permanent one.
 func (c *Client) Finalize(ctx context.Context, fileID string) (*artstore.File, error) {
 	var f artstore.File
-	if err := c.call(ctx, "client.Finalize", "POST", "/api/v1/files/"+fileID+"/finalize", nil, &f); err != nil {
+	if err := c.Call(ctx, "client.Finalize", "POST", "/api/v1/files/"+fileID+"/finalize", nil, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil

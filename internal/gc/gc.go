@@ -157,19 +157,3 @@ func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time
 	c.deleted.Inc()
 	rep.Deleted = append(rep.Deleted, f.FileID)
 }
-
-// Loop collects every interval until ctx is done.
-func (c *Collector) Loop(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := c.Run(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("garbage collection failed", "err", err)
-			}
-		}
-	}
-}

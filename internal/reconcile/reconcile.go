@@ -154,20 +154,6 @@ func (r *Reconciler) put(ctx context.Context, f *artstore.File, er *ElementRepor
 	return true
 }
 
-// Loop reconciles every interval until ctx is done.
-func (r *Reconciler) Loop(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.Run(ctx)
-		}
-	}
-}
-
 // Routes registers POST /api/v1/reconcile (role admin), which reconciles
 // now and answers with the report.
 func (r *Reconciler) Routes(rt chi.Router, authn api.Authenticator) {

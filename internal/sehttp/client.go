@@ -1,7 +1,6 @@
 package sehttp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,9 +21,7 @@ import (
 // Client is a remote storage element. It implements artstore.Element, so
 // callers cannot tell it from an element in their own process.
 type Client struct {
-	base   string
-	hc     *http.Client
-	tokens api.TokenSource
+	api.Caller
 }
 
 var _ artstore.Element = (*Client)(nil)
@@ -35,64 +32,7 @@ func NewClient(base string, tokens api.TokenSource, hc *http.Client) *Client {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Client{base: strings.TrimSuffix(base, "/"), hc: hc, tokens: tokens}
-}
-
-// do sends a request and returns the response of a 2xx status; any other
-// status becomes an error of the kind the server sent.
-func (c *Client) do(ctx context.Context, op, method, path string, hdr http.Header, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return nil, errs.E(op, errs.Invalid, err)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	tok, forwarded := api.ForwardedToken(ctx)
-	if !forwarded {
-		if tok, err = c.tokens.Token(ctx); err != nil {
-			return nil, errs.E(op, err)
-		}
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, errs.E(op, errs.Unavailable, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		return nil, api.ReadError(op, resp)
-	}
-	return resp, nil
-}
-
-// call sends a request with an optional JSON body and decodes a JSON answer
-// into out (when out is not nil).
-func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
-	var (
-		body io.Reader
-		hdr  = http.Header{}
-	)
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return errs.E(op, errs.Invalid, err)
-		}
-		body = bytes.NewReader(b)
-		hdr.Set("Content-Type", "application/json")
-	}
-	resp, err := c.do(ctx, op, method, path, hdr, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return errs.E(op, errs.Internal, fmt.Errorf("decoding the answer: %w", err))
-	}
-	return nil
+	return &Client{api.Caller{Base: strings.TrimSuffix(base, "/"), HTTP: hc, Tokens: tokens}}
 }
 
 func fileURL(id string) string { return "/api/v1/files/" + url.PathEscape(id) }
@@ -100,7 +40,7 @@ func fileURL(id string) string { return "/api/v1/files/" + url.PathEscape(id) }
 // Info implements artstore.Element.
 func (c *Client) Info(ctx context.Context) (artstore.ElementInfo, error) {
 	var info artstore.ElementInfo
-	err := c.call(ctx, "sehttp.Info", "GET", "/api/v1/info", nil, &info)
+	err := c.Call(ctx, "sehttp.Info", "GET", "/api/v1/info", nil, &info)
 	return info, err
 }
 
@@ -116,7 +56,7 @@ func (c *Client) Upload(ctx context.Context, nf artstore.NewFile, content io.Rea
 		pw.CloseWithError(writeUpload(mw, nf, content))
 	}()
 	hdr := http.Header{"Content-Type": {mw.FormDataContentType()}}
-	resp, err := c.do(ctx, op, "POST", "/api/v1/files", hdr, pr)
+	resp, err := c.Do(ctx, op, "POST", "/api/v1/files", hdr, pr)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the server answered early
 	// The caller may reuse or close content once Upload returns, so the
 	// writer must be done with it.
@@ -195,7 +135,7 @@ func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 // Stat implements artstore.Element.
 func (c *Client) Stat(ctx context.Context, fileID string) (*artstore.File, error) {
 	var f artstore.File
-	if err := c.call(ctx, "sehttp.Stat", "GET", fileURL(fileID), nil, &f); err != nil {
+	if err := c.Call(ctx, "sehttp.Stat", "GET", fileURL(fileID), nil, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -205,7 +145,7 @@ func (c *Client) Stat(ctx context.Context, fileID string) (*artstore.File, error
 func (c *Client) List(ctx context.Context, p artstore.Page) (artstore.FileList, error) {
 	var l artstore.FileList
 	q := url.Values{"limit": {strconv.Itoa(p.Limit)}, "offset": {strconv.Itoa(p.Offset)}}
-	err := c.call(ctx, "sehttp.List", "GET", "/api/v1/files?"+q.Encode(), nil, &l)
+	err := c.Call(ctx, "sehttp.List", "GET", "/api/v1/files?"+q.Encode(), nil, &l)
 	return l, err
 }
 
@@ -220,7 +160,7 @@ func (c *Client) Open(ctx context.Context, fileID string, off, n int64) (io.Read
 	case off > 0:
 		hdr.Set("Range", fmt.Sprintf("bytes=%d-", off))
 	}
-	resp, err := c.do(ctx, "sehttp.Open", "GET", fileURL(fileID)+"/download", hdr, nil)
+	resp, err := c.Do(ctx, "sehttp.Open", "GET", fileURL(fileID)+"/download", hdr, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +170,7 @@ func (c *Client) Open(ctx context.Context, fileID string, off, n int64) (io.Read
 // Update implements artstore.Element.
 func (c *Client) Update(ctx context.Context, fileID string, p artstore.FilePatch) (*artstore.File, error) {
 	var f artstore.File
-	if err := c.call(ctx, "sehttp.Update", "PATCH", fileURL(fileID), p, &f); err != nil {
+	if err := c.Call(ctx, "sehttp.Update", "PATCH", fileURL(fileID), p, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -238,18 +178,18 @@ func (c *Client) Update(ctx context.Context, fileID string, p artstore.FilePatch
 
 // Delete implements artstore.Element.
 func (c *Client) Delete(ctx context.Context, fileID string) error {
-	return c.call(ctx, "sehttp.Delete", "DELETE", fileURL(fileID), nil, nil)
+	return c.Call(ctx, "sehttp.Delete", "DELETE", fileURL(fileID), nil, nil)
 }
 
 // Purge implements artstore.Element.
 func (c *Client) Purge(ctx context.Context, fileID string) error {
-	return c.call(ctx, "sehttp.Purge", "DELETE", "/api/v1/gc/"+url.PathEscape(fileID), nil, nil)
+	return c.Call(ctx, "sehttp.Purge", "DELETE", "/api/v1/gc/"+url.PathEscape(fileID), nil, nil)
 }
 
 // SetMode implements artstore.Element.
 func (c *Client) SetMode(ctx context.Context, m artstore.Mode) (artstore.ElementInfo, error) {
 	var info artstore.ElementInfo
-	err := c.call(ctx, "sehttp.SetMode", "POST", "/api/v1/mode", map[string]artstore.Mode{"mode": m}, &info)
+	err := c.Call(ctx, "sehttp.SetMode", "POST", "/api/v1/mode", map[string]artstore.Mode{"mode": m}, &info)
 	return info, err
 }
 
@@ -260,20 +200,20 @@ func (c *Client) Changes(ctx context.Context, since int64, limit int, wait time.
 	if wait > 0 {
 		q.Set("wait", wait.String())
 	}
-	err := c.call(ctx, "sehttp.Changes", "GET", "/api/v1/changes?"+q.Encode(), nil, &ch)
+	err := c.Call(ctx, "sehttp.Changes", "GET", "/api/v1/changes?"+q.Encode(), nil, &ch)
 	return ch, err
 }
 
 // Rebuild implements artstore.Element.
 func (c *Client) Rebuild(ctx context.Context) (artstore.RebuildReport, error) {
 	var r artstore.RebuildReport
-	err := c.call(ctx, "sehttp.Rebuild", "POST", "/api/v1/rebuild", nil, &r)
+	err := c.Call(ctx, "sehttp.Rebuild", "POST", "/api/v1/rebuild", nil, &r)
 	return r, err
 }
 
 // Verify implements artstore.Element.
 func (c *Client) Verify(ctx context.Context) (artstore.VerifyReport, error) {
 	var r artstore.VerifyReport
-	err := c.call(ctx, "sehttp.Verify", "POST", "/api/v1/verify", nil, &r)
+	err := c.Call(ctx, "sehttp.Verify", "POST", "/api/v1/verify", nil, &r)
 	return r, err
 }

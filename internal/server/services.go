@@ -83,11 +83,7 @@ func (s *Server) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopBg = cancel
 	if s.follower != nil {
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			s.follower.Run(ctx)
-		}()
+		s.goBg(func() { s.follower.Run(ctx) })
 	}
 	if s.redis != nil {
 		s.startRedis(ctx)
@@ -95,31 +91,45 @@ func (s *Server) startBackground() {
 	if s.ingest != nil && s.gc == nil {
 		// Without the admin role's collector, ingest removes finalized
 		// files' temporary copies itself.
-		s.goBg(func() {
-			t := time.NewTicker(10 * time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if _, err := s.ingest.Sweep(ctx); err != nil && ctx.Err() == nil {
-						s.log.Warn("removing finalized files' temporary copies", "err", err)
-					}
-				}
-			}
+		s.every(ctx, 10*time.Minute, "removing finalized files' temporary copies", func(ctx context.Context) error {
+			_, err := s.ingest.Sweep(ctx)
+			return err
 		})
 	}
-	if s.reconciler != nil && s.cfg.ReconcileInterval > 0 {
-		s.goBg(func() { s.reconciler.Loop(ctx, time.Duration(s.cfg.ReconcileInterval)) })
+	if s.reconciler != nil {
+		s.every(ctx, time.Duration(s.cfg.ReconcileInterval), "reconciliation", func(ctx context.Context) error {
+			s.reconciler.Run(ctx)
+			return nil
+		})
 	}
-	if s.gc != nil && s.cfg.GC.Interval > 0 {
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			s.gc.Loop(ctx, time.Duration(s.cfg.GC.Interval))
-		}()
+	if s.gc != nil {
+		s.every(ctx, time.Duration(s.cfg.GC.Interval), "garbage collection", func(ctx context.Context) error {
+			_, err := s.gc.Run(ctx)
+			return err
+		})
 	}
+}
+
+// every runs fn every interval (never when interval is not positive) in
+// the background until Close, logging its failures.
+func (s *Server) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) {
+	if interval <= 0 {
+		return
+	}
+	s.goBg(func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn(what+" failed", "err", err)
+				}
+			}
+		}
+	})
 }
 
 // startRedis runs the relay of this process's own elements' journals to
@@ -143,19 +153,9 @@ func (s *Server) startRedis(ctx context.Context) {
 		})
 	}
 	if s.cfg.Has(config.RoleAdmin) {
-		s.goBg(func() {
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if _, err := s.redis.Trim(ctx); err != nil && ctx.Err() == nil {
-						s.log.Debug("trimming the event stream", "err", err)
-					}
-				}
-			}
+		s.every(ctx, time.Minute, "trimming the event stream", func(ctx context.Context) error {
+			_, err := s.redis.Trim(ctx)
+			return err
 		})
 	}
 }
