@@ -23,11 +23,17 @@ import (
 // account obtains tokens.
 type AccountStatus string
 
-// The account states. The control plane will add more (such as suspended);
-// IssueToken refuses every state but active, so new states are safe.
+// The account states. IssueToken refuses every state but active.
 const (
-	StatusActive AccountStatus = "active"
+	StatusActive    AccountStatus = "active"
+	StatusSuspended AccountStatus = "suspended"
+	StatusDeleted   AccountStatus = "deleted"
 )
+
+// Valid tells whether st is a known state.
+func (st AccountStatus) Valid() bool {
+	return st == StatusActive || st == StatusSuspended || st == StatusDeleted
+}
 
 // ServiceAccount is a client application's identity. Its secret is never
 // part of it: only a bcrypt hash is stored, and the secret itself is
@@ -39,8 +45,16 @@ type ServiceAccount struct {
 	Role        artstore.Role `json:"role"`
 	ClientID    string        `json:"client_id"`
 	Status      AccountStatus `json:"status"`
-	CreatedAt   time.Time     `json:"created_at"`
-	UpdatedAt   time.Time     `json:"updated_at"`
+	// RateLimit is the requests per minute the account may make.
+	RateLimit int `json:"rate_limit"`
+	// SecretExpiresAt is when the current secret stops working (nil:
+	// never); SecretExpiresInDays is the whole days left, negative once
+	// it has expired.
+	SecretExpiresAt     *time.Time `json:"secret_expires_at"`
+	SecretExpiresInDays *int       `json:"secret_expires_in_days,omitempty"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+	DeletedAt           *time.Time `json:"deleted_at,omitempty"`
 }
 
 // MaxNameLen is the longest service account name, in characters.
@@ -50,18 +64,52 @@ const MaxNameLen = 100
 // configuration files and logs and cannot be confused with secrets.
 const clientIDPrefix = "sa_"
 
-// CreateServiceAccount creates an active service account and returns it
-// with its client secret, which is not stored and cannot be shown again.
-// The name is trimmed of surrounding space; it must then be 1 to 100
-// printable characters and not already taken (errs.Exist).
+// CreateServiceAccount creates an active service account with the default
+// rate limit and returns it with its client secret, which is not stored and
+// cannot be shown again.
 func (s *Service) CreateServiceAccount(ctx context.Context, name string, role artstore.Role) (ServiceAccount, string, error) {
-	const op = "admin.CreateServiceAccount"
-	name, err := validName(name)
+	return s.CreateAccount(ctx, AccountSpec{Name: name, Role: role})
+}
+
+// AccountSpec describes a service account to create.
+type AccountSpec struct {
+	Name        string
+	Description string
+	Role        artstore.Role
+	RateLimit   int    // requests per minute; 0: DefaultRateLimit
+	ClientID    string // empty: a random one (set only for the bootstrap account)
+	// NeverExpires keeps the secret from expiring: the bootstrap account
+	// is the way back in, and must not lock the system out by itself.
+	NeverExpires bool
+}
+
+// CreateAccount creates an active service account and returns it with its
+// client secret, which is not stored and cannot be shown again. The name
+// is trimmed of surrounding space; it must then be 1 to 100 printable
+// characters and not already taken (errs.Exist).
+func (s *Service) CreateAccount(ctx context.Context, spec AccountSpec) (ServiceAccount, string, error) {
+	const op = "admin.CreateAccount"
+	name, err := validName(spec.Name)
 	if err != nil {
 		return ServiceAccount{}, "", errs.E(op, errs.Invalid, err)
 	}
-	if !role.Valid() {
-		return ServiceAccount{}, "", errs.E(op, errs.Invalid, errs.Msg("unknown role %q", role))
+	if err := validDescription(spec.Description); err != nil {
+		return ServiceAccount{}, "", errs.E(op, err)
+	}
+	if !spec.Role.Valid() {
+		return ServiceAccount{}, "", errs.E(op, errs.Invalid, errs.Msg("unknown role %q", trunc(string(spec.Role))))
+	}
+	if spec.RateLimit == 0 {
+		spec.RateLimit = DefaultRateLimit
+	}
+	if err := validRateLimit(spec.RateLimit); err != nil {
+		return ServiceAccount{}, "", errs.E(op, err)
+	}
+	clientID := spec.ClientID
+	if clientID == "" {
+		clientID = newClientID()
+	} else if err := ValidClientID(clientID); err != nil {
+		return ServiceAccount{}, "", errs.E(op, err)
 	}
 	secret := newSecret()
 	hash, err := bcrypt.GenerateFromPassword([]byte(secret), s.cfg.BcryptCost)
@@ -70,28 +118,38 @@ func (s *Service) CreateServiceAccount(ctx context.Context, name string, role ar
 	}
 	now := s.clock()
 	a := ServiceAccount{
-		ID:        uuid.NewString(),
-		Name:      name,
-		Role:      role,
-		ClientID:  newClientID(),
-		Status:    StatusActive,
-		CreatedAt: now,
-		UpdatedAt: now,
+		ID:          uuid.NewString(),
+		Name:        name,
+		Description: spec.Description,
+		Role:        spec.Role,
+		ClientID:    clientID,
+		Status:      StatusActive,
+		RateLimit:   spec.RateLimit,
+		CreatedAt:   now,
+		UpdatedAt:   now,
 	}
-	_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO service_accounts
-		(id, name, description, role, client_id, secret_hash, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.ID, a.Name, a.Description, string(a.Role), a.ClientID, string(hash), string(a.Status),
-		s.timeArg(a.CreatedAt), s.timeArg(a.UpdatedAt))
-	if err != nil {
-		// The id and client id are random enough never to collide, so a
-		// unique violation means the name is taken.
-		if isUniqueViolation(err) {
-			return ServiceAccount{}, "", errs.E(op, errs.Exist, errs.Msg("service account %q already exists", name))
+	var expires any
+	if s.cfg.SecretTTL > 0 && !spec.NeverExpires {
+		t := now.Add(s.cfg.SecretTTL)
+		a.SecretExpiresAt, expires = &t, s.timeArg(t)
+	}
+	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO service_accounts
+			(id, name, description, role, client_id, secret_hash, status, created_at, updated_at, rate_limit, secret_expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			a.ID, a.Name, a.Description, string(a.Role), a.ClientID, string(hash), string(a.Status),
+			s.timeArg(a.CreatedAt), s.timeArg(a.UpdatedAt), a.RateLimit, expires); err != nil {
+			return err
 		}
-		return ServiceAccount{}, "", dbError(op, err)
+		return s.rememberSecret(ctx, tx, a.ID, hash, now)
+	})
+	if err != nil {
+		if isUniqueViolation(err) {
+			return ServiceAccount{}, "", errs.E(op, errs.Exist, errs.Msg("a service account named %q (or with that client id) already exists", name))
+		}
+		return ServiceAccount{}, "", err
 	}
-	return a, secret, nil
+	return s.withTimeLeft(a), secret, nil
 }
 
 // validName trims name and checks it.
@@ -130,7 +188,7 @@ func newSecret() string {
 }
 
 // accountColumns are the columns scanned by scanAccount, in order.
-const accountColumns = `id, name, description, role, client_id, status, created_at, updated_at, secret_hash`
+const accountColumns = `id, name, description, role, client_id, status, created_at, updated_at, secret_hash, rate_limit, secret_expires_at, deleted_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -142,13 +200,23 @@ func scanAccount(row scanner) (ServiceAccount, []byte, error) {
 		role, status     string
 		hash             string
 		created, updated dbTime
+		expires, deleted dbTime
 	)
-	err := row.Scan(&a.ID, &a.Name, &a.Description, &role, &a.ClientID, &status, &created, &updated, &hash)
+	err := row.Scan(&a.ID, &a.Name, &a.Description, &role, &a.ClientID, &status, &created, &updated, &hash,
+		&a.RateLimit, &expires, &deleted)
 	if err != nil {
 		return ServiceAccount{}, nil, err
 	}
 	a.Role, a.Status = artstore.Role(role), AccountStatus(status)
 	a.CreatedAt, a.UpdatedAt = created.Time, updated.Time
+	if !expires.IsZero() {
+		t := expires.Time
+		a.SecretExpiresAt = &t
+	}
+	if !deleted.IsZero() {
+		t := deleted.Time
+		a.DeletedAt = &t
+	}
 	return a, []byte(hash), nil
 }
 
@@ -173,7 +241,7 @@ func (s *Service) ServiceAccountByName(ctx context.Context, name string) (Servic
 	if err != nil {
 		return ServiceAccount{}, errs.E("admin.ServiceAccountByName", err)
 	}
-	return a, nil
+	return s.withTimeLeft(a), nil
 }
 
 // deleteAccount removes a service account by id.

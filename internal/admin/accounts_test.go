@@ -68,7 +68,11 @@ func TestCreateServiceAccount(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !got.CreatedAt.Equal(a.CreatedAt) || got != a {
+			same := got.ID == a.ID && got.Name == a.Name && got.Description == a.Description && got.Role == a.Role &&
+				got.ClientID == a.ClientID && got.Status == a.Status && got.RateLimit == a.RateLimit &&
+				got.SecretExpiresAt != nil && a.SecretExpiresAt != nil && got.SecretExpiresAt.Equal(*a.SecretExpiresAt) &&
+				got.UpdatedAt.Equal(a.UpdatedAt) && got.DeletedAt == nil
+			if !got.CreatedAt.Equal(a.CreatedAt) || !same {
 				t.Errorf("read back %+v, want %+v", got, a)
 			}
 			if strings.Contains(string(hash), secret) || bcrypt.CompareHashAndPassword(hash, []byte(secret)) != nil {

@@ -50,13 +50,26 @@ type Config struct {
 	// BcryptCost is the cost of hashing client secrets. Default
 	// bcrypt.DefaultCost; tests use bcrypt.MinCost to run fast.
 	BcryptCost int
+	// SecretTTL is how long a client secret works after it is issued.
+	// Default 90 days; negative: secrets never expire.
+	SecretTTL time.Duration
+	// BootstrapClientID, when set, is the client id of the bootstrap
+	// service account, so that split deployments can be provisioned
+	// without copying a random id around.
+	BootstrapClientID string
+	// KeyRotation is the age at which the signing key is replaced.
+	// Default 30 days; negative: only on demand.
+	KeyRotation time.Duration
 }
 
 // The defaults of Config.
 const (
-	DefaultIssuer   = "artstore"
-	DefaultAudience = "artstore"
-	DefaultTokenTTL = 30 * time.Minute
+	DefaultIssuer      = "artstore"
+	DefaultAudience    = "artstore"
+	DefaultTokenTTL    = 30 * time.Minute
+	DefaultSecretTTL   = 90 * 24 * time.Hour
+	DefaultKeyRotation = 30 * 24 * time.Hour
+	DefaultRateLimit   = 100 // requests per minute
 )
 
 func (c Config) withDefaults() Config {
@@ -71,6 +84,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BcryptCost == 0 {
 		c.BcryptCost = bcrypt.DefaultCost
+	}
+	if c.SecretTTL == 0 {
+		c.SecretTTL = DefaultSecretTTL
+	}
+	if c.KeyRotation == 0 {
+		c.KeyRotation = DefaultKeyRotation
 	}
 	return c
 }

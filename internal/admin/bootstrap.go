@@ -47,7 +47,8 @@ func (s *Service) Bootstrap(ctx context.Context, dataDir string) (clientID strin
 	// process bootstraps the same database at the same moment, exactly one
 	// insert wins and only the winner writes the file, so the file always
 	// matches the account.
-	a, secret, err := s.CreateServiceAccount(ctx, BootstrapAccount, artstore.RoleAdmin)
+	a, secret, err := s.CreateAccount(ctx, AccountSpec{Name: BootstrapAccount, Role: artstore.RoleAdmin,
+		ClientID: s.cfg.BootstrapClientID, NeverExpires: true})
 	if errs.Is(errs.Exist, err) {
 		a, err = s.ServiceAccountByName(ctx, BootstrapAccount)
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -26,7 +25,14 @@ const maxTokenBody = 64 << 10
 func (s *Service) Routes(r chi.Router, authn api.Authenticator) {
 	r.Post("/api/v1/auth/token", s.handleToken)
 	r.Get("/.well-known/jwks.json", s.handleJWKS)
-	r.With(api.Allow(authn, api.AdminRoles...)).Post("/api/v1/service-accounts", s.handleCreateServiceAccount)
+	admin := r.With(api.Allow(authn, api.AdminRoles...))
+	admin.Post("/api/v1/service-accounts", s.handleCreateServiceAccount)
+	admin.Get("/api/v1/service-accounts", s.handleListServiceAccounts)
+	admin.Get("/api/v1/service-accounts/{id}", s.handleGetServiceAccount)
+	admin.Put("/api/v1/service-accounts/{id}", s.handleUpdateServiceAccount)
+	admin.Delete("/api/v1/service-accounts/{id}", s.handleDeleteServiceAccount)
+	admin.Post("/api/v1/service-accounts/{id}/rotate-secret", s.handleRotateSecret)
+	admin.Post("/api/v1/keys/rotate", s.handleRotateKeys)
 }
 
 // oauthError is the RFC 6749 §5.2 error body, which the token endpoint
@@ -174,20 +180,16 @@ func (s *Service) handleJWKS(w http.ResponseWriter, r *http.Request) {
 
 // createAccountRequest is the body of POST /api/v1/service-accounts.
 type createAccountRequest struct {
-	Name string        `json:"name"`
-	Role artstore.Role `json:"role"`
+	Name        string        `json:"name"`
+	Description string        `json:"description"`
+	Role        artstore.Role `json:"role"`
+	RateLimit   int           `json:"rate_limit"`
 }
 
-// createdAccount is the answer to POST /api/v1/service-accounts: the
-// account and, this once only, its secret.
-type createdAccount struct {
-	ID           string        `json:"id"`
-	Name         string        `json:"name"`
-	Role         artstore.Role `json:"role"`
-	ClientID     string        `json:"client_id"`
-	ClientSecret string        `json:"client_secret"`
-	Status       AccountStatus `json:"status"`
-	CreatedAt    time.Time     `json:"created_at"`
+// withSecret is an account with its secret, shown this once only.
+type withSecret struct {
+	ServiceAccount
+	ClientSecret string `json:"client_secret"`
 }
 
 func (s *Service) handleCreateServiceAccount(w http.ResponseWriter, r *http.Request) {
@@ -201,18 +203,89 @@ func (s *Service) handleCreateServiceAccount(w http.ResponseWriter, r *http.Requ
 	if req.Role == "" {
 		req.Role = artstore.RoleUser
 	}
-	a, secret, err := s.CreateServiceAccount(r.Context(), req.Name, req.Role)
+	a, secret, err := s.CreateAccount(r.Context(), AccountSpec{Name: req.Name, Description: req.Description, Role: req.Role, RateLimit: req.RateLimit})
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusCreated, createdAccount{
-		ID:           a.ID,
-		Name:         a.Name,
-		Role:         a.Role,
-		ClientID:     a.ClientID,
-		ClientSecret: secret,
-		Status:       a.Status,
-		CreatedAt:    a.CreatedAt,
-	})
+	api.WriteJSON(w, http.StatusCreated, withSecret{a, secret})
+}
+
+func (s *Service) handleListServiceAccounts(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := api.ParsePage(r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	f := AccountFilter{Limit: limit, Offset: offset}
+	for k, v := range r.URL.Query() {
+		switch k {
+		case "role":
+			f.Role = artstore.Role(v[0])
+		case "status":
+			f.Status = AccountStatus(v[0])
+		case "q":
+			f.Query = v[0]
+		case "limit", "offset":
+		default:
+			api.WriteError(w, r, errs.E(errs.Invalid, errs.Msg("unknown parameter %q", trunc(k))))
+			return
+		}
+	}
+	list, err := s.ListAccounts(r.Context(), f)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, list)
+}
+
+func (s *Service) handleGetServiceAccount(w http.ResponseWriter, r *http.Request) {
+	a, err := s.Account(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, a)
+}
+
+func (s *Service) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Request) {
+	var u AccountUpdate
+	if err := api.DecodeJSON(r, &u); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	a, err := s.UpdateAccount(r.Context(), chi.URLParam(r, "id"), u)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, a)
+}
+
+func (s *Service) handleDeleteServiceAccount(w http.ResponseWriter, r *http.Request) {
+	if err := s.DeleteAccount(r.Context(), chi.URLParam(r, "id")); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	a, secret, err := s.RotateSecret(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, withSecret{a, secret})
+}
+
+func (s *Service) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
+	rot, err := s.RotateKeys(r.Context())
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, rot)
 }

@@ -35,9 +35,9 @@ type signingKey struct {
 // keystore holds the published signing keys in memory.
 //
 // A key in the table is published (in the JWKS, and accepted by verifiers)
-// until its retired_at is set; it signs new tokens while it is the newest
-// published key without a not_after. Rotation, which sets those columns,
-// belongs to the control plane to come; this core creates the first key.
+// until its retired_at has passed; it signs new tokens while it is the
+// newest published key without a not_after. Rotation sets not_after on the
+// keys it replaces and retired_at when their last tokens expire.
 type keystore struct {
 	s *Service
 
@@ -116,8 +116,8 @@ func (k *keystore) create(ctx context.Context) error {
 func (k *keystore) load(ctx context.Context) error {
 	const op = "admin.keystore.load"
 	s := k.s
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, algorithm, public_key_pem, created_at, not_after
-		FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC`)
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT kid, algorithm, public_key_pem, created_at, not_after
+		FROM signing_keys WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at DESC, kid DESC`), s.timeArg(s.clock()))
 	if err != nil {
 		return dbError(op, err)
 	}

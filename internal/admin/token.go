@@ -57,9 +57,12 @@ func (s *Service) IssueToken(ctx context.Context, clientID, clientSecret string)
 		secret = secret[:72]
 	}
 	match := bcrypt.CompareHashAndPassword(hash, secret) == nil
-	if !known || !match || tooLong || a.Status != StatusActive || !a.Role.Valid() {
+	expired := a.SecretExpiresAt != nil && !s.clock().Before(*a.SecretExpiresAt)
+	if !known || !match || tooLong || a.Status != StatusActive || !a.Role.Valid() || expired {
 		return Token{}, errBadClient(op)
 	}
+	// Another admin process may have rotated the keys.
+	s.keys.refreshIfStale(ctx)
 	return s.sign(a)
 }
 

@@ -56,6 +56,13 @@ type Auth struct {
 	TokenURL     string `json:"token_url"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// SecretTTL is how long a service account's secret works; negative:
+	// forever. KeyRotation is the age at which the signing key is
+	// replaced; negative: only on demand.
+	SecretTTL   Duration `json:"secret_ttl"`
+	KeyRotation Duration `json:"key_rotation"`
+	// BootstrapClientID fixes the bootstrap service account's client id.
+	BootstrapClientID string `json:"bootstrap_client_id"`
 }
 
 // Bus configures the event bus. Without a Redis URL it is in-process.
@@ -135,8 +142,9 @@ func Default() Config {
 		Listen:  "127.0.0.1:8080",
 		DataDir: "./artstore-data",
 		Roles:   slices.Clone(AllRoles),
-		Auth:    Auth{Issuer: "artstore", Audience: "artstore", TokenTTL: Duration(30 * time.Minute)},
-		Log:     Log{Format: "auto", Level: "info"},
+		Auth: Auth{Issuer: "artstore", Audience: "artstore", TokenTTL: Duration(30 * time.Minute),
+			SecretTTL: Duration(90 * 24 * time.Hour), KeyRotation: Duration(30 * 24 * time.Hour)},
+		Log: Log{Format: "auto", Level: "info"},
 		Elements: []Element{
 			{ID: "edit-01", Mode: artstore.ModeEdit, Priority: 100},
 			{ID: "rw-01", Mode: artstore.ModeRW, Priority: 100},
@@ -184,6 +192,9 @@ var Env = []struct{ Name, Setting string }{
 	{"ARTSTORE_JWKS_URL", "auth.jwks_url"},
 	{"ARTSTORE_TOKEN_TTL", "auth.token_ttl"},
 	{"ARTSTORE_GC_INTERVAL", "gc.interval"},
+	{"ARTSTORE_SECRET_TTL", "auth.secret_ttl"},
+	{"ARTSTORE_KEY_ROTATION", "auth.key_rotation"},
+	{"ARTSTORE_BOOTSTRAP_CLIENT_ID", "auth.bootstrap_client_id"},
 	{"ARTSTORE_RECONCILE_INTERVAL", "reconcile_interval"},
 	{"ARTSTORE_FINALIZE_MARGIN", "finalize_margin"},
 	{"ARTSTORE_REDIS_URL", "bus.redis_url"},
@@ -209,6 +220,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("ARTSTORE_CLIENT_ID", &c.Auth.ClientID)
 	set("ARTSTORE_CLIENT_SECRET", &c.Auth.ClientSecret)
 	set("ARTSTORE_REDIS_URL", &c.Bus.RedisURL)
+	set("ARTSTORE_BOOTSTRAP_CLIENT_ID", &c.Auth.BootstrapClientID)
 	set("ARTSTORE_BUS_CONSUMER", &c.Bus.Consumer)
 	set("ARTSTORE_JWKS_URL", &c.Auth.JWKSURL)
 	set("ARTSTORE_LOG_FORMAT", &c.Log.Format)
@@ -219,10 +231,11 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	for _, d := range []struct {
 		name string
 		dst  *Duration
-	}{{"ARTSTORE_GC_INTERVAL", &c.GC.Interval}, {"ARTSTORE_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"ARTSTORE_FINALIZE_MARGIN", &c.FinalizeMargin}} {
+	}{{"ARTSTORE_GC_INTERVAL", &c.GC.Interval}, {"ARTSTORE_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"ARTSTORE_FINALIZE_MARGIN", &c.FinalizeMargin},
+		{"ARTSTORE_SECRET_TTL", &c.Auth.SecretTTL}, {"ARTSTORE_KEY_ROTATION", &c.Auth.KeyRotation}} {
 		if v := getenv(d.name); v != "" {
 			n, err := time.ParseDuration(v)
-			if err != nil || n < 0 {
+			if err != nil || (n < 0 && d.dst != &c.Auth.SecretTTL && d.dst != &c.Auth.KeyRotation) {
 				return errs.E("config.LoadEnv", errs.Invalid, errs.Msg("%s: not a duration: %q", d.name, v))
 			}
 			*d.dst = Duration(n)

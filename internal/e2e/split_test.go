@@ -182,6 +182,18 @@ func TestSplitProcesses(t *testing.T) {
 	if code := front.call("DELETE", "/api/v1/files/"+temp.FileID, user, "", nil, nil); code != 204 {
 		t.Fatalf("delete through the front: %d", code)
 	}
+	// After a key rotation on the core, the front verifies tokens signed
+	// by the new key (it fetches the JWKS again) and by the old one.
+	var rot struct{ KID string }
+	if code := core.call("POST", "/api/v1/keys/rotate", admin, "", nil, &rot); code != 200 || rot.KID == "" {
+		t.Fatalf("rotate: %d", code)
+	}
+	fresh, _ := core.account(admin, "after-rotation", "readonly")
+	for _, tok := range []string{fresh, user} {
+		if code := front.call("GET", "/api/v1/search?limit=1", tok, "", nil, nil); code != 200 {
+			t.Fatalf("search through the front after a rotation: %d", code)
+		}
+	}
 	if code := core.call("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); code != 404 {
 		t.Fatalf("deleted file still on the element: %d", code)
 	}

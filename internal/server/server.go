@@ -127,9 +127,12 @@ func (s *Server) openAdmin(ctx context.Context) error {
 	}
 	s.adminDB = db
 	s.admin, err = admin.Open(ctx, db, admin.Config{
-		Issuer:   s.cfg.Auth.Issuer,
-		Audience: s.cfg.Auth.Audience,
-		TokenTTL: time.Duration(s.cfg.Auth.TokenTTL),
+		Issuer:            s.cfg.Auth.Issuer,
+		Audience:          s.cfg.Auth.Audience,
+		TokenTTL:          time.Duration(s.cfg.Auth.TokenTTL),
+		SecretTTL:         time.Duration(s.cfg.Auth.SecretTTL),
+		KeyRotation:       time.Duration(s.cfg.Auth.KeyRotation),
+		BootstrapClientID: s.cfg.Auth.BootstrapClientID,
 	})
 	if err != nil {
 		return err

@@ -102,6 +102,12 @@ func (s *Server) startBackground() {
 			return nil
 		})
 	}
+	if s.admin != nil {
+		s.every(ctx, time.Hour, "signing key rotation", func(ctx context.Context) error {
+			_, err := s.admin.RotateIfDue(ctx)
+			return err
+		})
+	}
 	if s.gc != nil {
 		s.every(ctx, time.Duration(s.cfg.GC.Interval), "garbage collection", func(ctx context.Context) error {
 			_, err := s.gc.Run(ctx)
