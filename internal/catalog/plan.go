@@ -11,6 +11,10 @@ import (
 // weights to the A to D labels the tsvector carries for the same fields.
 const bm25 = "bm25(cat_fts, 10.0, 5.0, 2.0, 1.0)"
 
+// relevanceTies orders equally relevant files: the newest first, whichever
+// way relevance runs.
+const relevanceTies = ", f.uploaded_at DESC, f.file_id ASC"
+
 // minTrigram is the shortest filename search an index of trigrams serves.
 const minTrigram = 3
 
@@ -94,28 +98,20 @@ func (s *search) ftsWhere() (string, []any) {
 	return where, args
 }
 
-// order returns the ORDER BY clause and its arguments. With indexed false,
+// order returns the ORDER BY clause. With indexed false,
 // on SQLite, it hides the sort column from the planner, so that it cannot
 // choose to walk the sort index.
-func (s *search) order(indexed bool) (string, []any) {
+func (s *search) order(indexed bool) string {
 	if s.relevance {
-		// Among equally relevant files the newest comes first, whichever
-		// way relevance runs.
-		const ties = ", f.uploaded_at DESC, f.file_id ASC"
-		if s.pg {
-			return "ts_rank(f.tsv, CAST(? AS tsquery)) " + s.dir + ties, []any{s.text}
-		}
-		// bm25 is lower for better matches.
-		if s.dir == "DESC" {
-			return bm25 + " ASC" + ties, nil
-		}
-		return bm25 + " DESC" + ties, nil
+		// Only page, on PostgreSQL, orders this way, by the rank its
+		// subquery computes; on SQLite rankedFTS orders by relevance.
+		return "f.rank " + s.dir + relevanceTies
 	}
 	plus := ""
 	if !indexed && !s.pg {
 		plus = "+"
 	}
-	return plus + s.by + " " + s.dir + ", " + plus + "f.file_id " + s.dir, nil
+	return plus + s.by + " " + s.dir + ", " + plus + "f.file_id " + s.dir
 }
 
 // translate turns a normalised query into a search.

@@ -37,12 +37,16 @@ func (c *Catalog) Search(ctx context.Context, q Query) (Result, error) {
 		ids   []int64
 		total int64
 	)
-	if s.relevance && s.pg {
+	if s.relevance {
 		// Ranking visits every match anyway, so the page query counts
-		// them too, sparing PostgreSQL a second pass over the table. Only
-		// a page past the end, which has no row to carry the count, needs
-		// a query of its own.
-		ids, total, err = c.page(ctx, tx, s, q.Limit, q.Offset, -1)
+		// them too, sparing a second pass over the matches. Only a page
+		// past the end, which has no row to carry the count, needs a
+		// query of its own.
+		if s.pg {
+			ids, total, err = c.page(ctx, tx, s, q.Limit, q.Offset, -1)
+		} else {
+			ids, total, err = c.rankedFTS(ctx, tx, s, q.Limit, q.Offset)
+		}
 		if err == nil && len(ids) == 0 && q.Offset > 0 {
 			total, err = c.count(ctx, tx, s)
 		}
@@ -109,15 +113,16 @@ func (c *Catalog) page(ctx context.Context, tx *sql.Tx, s *search, limit, offset
 		columns += ", COUNT(*) OVER ()"
 	}
 	switch {
-	case s.relevance && s.pg:
-		// Every match must be ranked; there is nothing to choose.
 	case s.relevance:
-		// bm25 is only defined in a query over cat_fts itself. CROSS JOIN
-		// makes SQLite read the full-text matches first, and look up in
-		// cat_files only those that pass, for the columns that break ties.
-		from = "cat_fts CROSS JOIN cat_files f"
-		where, args = s.ftsWhere()
-		where += " AND f.id = cat_fts.rowid"
+		// Every match must be ranked; there is nothing to choose. The
+		// subquery ranks them and keeps only the columns the order needs,
+		// and OFFSET 0 keeps PostgreSQL from merging it into the outer
+		// query: else whole rows, tsvectors included, pass through the
+		// window that counts the matches, which then spills to disk for
+		// a common word.
+		from = "(SELECT f.id, ts_rank(f.tsv, CAST(? AS tsquery)) AS rank, f.uploaded_at, f.file_id FROM cat_files f WHERE " + where + " OFFSET 0) f"
+		args = append([]any{s.text}, args...)
+		where = "TRUE"
 	default:
 		walk, err := c.walkSortIndex(ctx, tx, limit, offset, total)
 		if err != nil {
@@ -134,9 +139,8 @@ func (c *Catalog) page(ctx context.Context, tx *sql.Tx, s *search, limit, offset
 		}
 		indexed = walk
 	}
-	order, orderArgs := s.order(indexed)
-	query := `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
-	args = append(append(args, orderArgs...), limit, offset)
+	query := `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + s.order(indexed) + ` LIMIT ? OFFSET ?`
+	args = append(args, limit, offset)
 	rows, err := tx.QueryContext(ctx, c.q(query), args...)
 	if err != nil {
 		return nil, 0, err
