@@ -23,8 +23,10 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/auth"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/ratelimit"
 	"github.com/artstore/artstore/internal/sqldb"
 )
 
@@ -105,6 +107,8 @@ type Service struct {
 	dummyHash []byte
 	verifier  *auth.Verifier
 	now       func() time.Time
+	auditor   api.Auditor
+	guard     *ratelimit.Guard
 }
 
 // Open migrates the admin schema in db and returns the service. It loads

@@ -47,8 +47,10 @@ func (s *Service) Bootstrap(ctx context.Context, dataDir string) (clientID strin
 	// process bootstraps the same database at the same moment, exactly one
 	// insert wins and only the winner writes the file, so the file always
 	// matches the account.
+	// The system's own processes call each other with this account, so
+	// its rate is not what limits them.
 	a, secret, err := s.CreateAccount(ctx, AccountSpec{Name: BootstrapAccount, Role: artstore.RoleAdmin,
-		ClientID: s.cfg.BootstrapClientID, NeverExpires: true})
+		ClientID: s.cfg.BootstrapClientID, NeverExpires: true, RateLimit: MaxRateLimit})
 	if errs.Is(errs.Exist, err) {
 		a, err = s.ServiceAccountByName(ctx, BootstrapAccount)
 		if err != nil {
@@ -63,7 +65,7 @@ func (s *Service) Bootstrap(ctx context.Context, dataDir string) (clientID strin
 	if err != nil {
 		return "", false, errs.E(op, errs.Internal, err)
 	}
-	if err := writeFileDurably(filepath.Join(dataDir, BootstrapFile), append(body, '\n'), 0o600); err != nil {
+	if err := WriteFileDurably(filepath.Join(dataDir, BootstrapFile), append(body, '\n'), 0o600); err != nil {
 		// Without the file nobody knows the secret, so the account is
 		// removed and the next start tries again. A crash between the
 		// insert and this point leaves such an account behind; the
@@ -76,10 +78,10 @@ func (s *Service) Bootstrap(ctx context.Context, dataDir string) (clientID strin
 	return a.ClientID, true, nil
 }
 
-// writeFileDurably writes data to path so that after a crash the file is
+// WriteFileDurably writes data to path so that after a crash the file is
 // either absent or complete: it writes a temporary file in the same
 // directory, syncs it, renames it over path and syncs the directory.
-func writeFileDurably(path string, data []byte, perm os.FileMode) (err error) {
+func WriteFileDurably(path string, data []byte, perm os.FileMode) (err error) {
 	const op = "admin.writeFileDurably"
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -5,15 +5,18 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/ratelimit"
 )
 
 // maxTokenBody is the largest token request accepted; real ones are a few
@@ -79,7 +82,24 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client credentials required")
 		return
 	}
+	if s.guard != nil {
+		// Counted before the secret is checked, so that guessing costs
+		// the guesser and not our bcrypt.
+		d, err := s.guard.Check(r.Context(), req.ClientID, ratelimit.SourceAddr(r))
+		if err != nil {
+			slog.WarnContext(r.Context(), "credential guessing guard unavailable; letting the attempt through", "err", err)
+		} else if !d.Allowed {
+			ratelimit.SetHeaders(w.Header(), d)
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds())))))
+			s.auditResult(r, "auth.token", req.ClientID, errs.E(errs.Permission, errs.Msg("too many attempts")))
+			writeOAuthError(w, http.StatusTooManyRequests, "invalid_request", "too many attempts; retry later")
+			return
+		}
+	}
 	tok, err := s.IssueToken(r.Context(), req.ClientID, req.ClientSecret)
+	if err == nil || errs.Is(errs.Unauthenticated, err) {
+		s.auditResult(r, "auth.token", req.ClientID, err)
+	}
 	switch {
 	case errs.Is(errs.Unauthenticated, err):
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "invalid client credentials")
@@ -204,6 +224,7 @@ func (s *Service) handleCreateServiceAccount(w http.ResponseWriter, r *http.Requ
 		req.Role = artstore.RoleUser
 	}
 	a, secret, err := s.CreateAccount(r.Context(), AccountSpec{Name: req.Name, Description: req.Description, Role: req.Role, RateLimit: req.RateLimit})
+	s.auditResult(r, "service_account.create", a.ID, err)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -256,6 +277,7 @@ func (s *Service) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	a, err := s.UpdateAccount(r.Context(), chi.URLParam(r, "id"), u)
+	s.auditResult(r, "service_account.update", chi.URLParam(r, "id"), err)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -264,7 +286,9 @@ func (s *Service) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Service) handleDeleteServiceAccount(w http.ResponseWriter, r *http.Request) {
-	if err := s.DeleteAccount(r.Context(), chi.URLParam(r, "id")); err != nil {
+	err := s.DeleteAccount(r.Context(), chi.URLParam(r, "id"))
+	s.auditResult(r, "service_account.delete", chi.URLParam(r, "id"), err)
+	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
@@ -274,6 +298,7 @@ func (s *Service) handleDeleteServiceAccount(w http.ResponseWriter, r *http.Requ
 func (s *Service) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	a, secret, err := s.RotateSecret(r.Context(), chi.URLParam(r, "id"))
+	s.auditResult(r, "service_account.rotate_secret", chi.URLParam(r, "id"), err)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -283,6 +308,7 @@ func (s *Service) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
 	rot, err := s.RotateKeys(r.Context())
+	s.auditResult(r, "keys.rotate", rot.KID, err)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return

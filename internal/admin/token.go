@@ -75,9 +75,10 @@ func (s *Service) sign(a ServiceAccount) (Token, error) {
 	}
 	now := s.clock()
 	claims := auth.Claims{
-		Role:     a.Role,
-		ClientID: a.ClientID,
-		Name:     a.Name,
+		Role:      a.Role,
+		ClientID:  a.ClientID,
+		Name:      a.Name,
+		RateLimit: a.RateLimit,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.cfg.Issuer,
 			Audience:  jwt.ClaimStrings{s.cfg.Audience},

@@ -46,6 +46,9 @@ func Allow(a Authenticator, roles ...artstore.Role) func(http.Handler) http.Hand
 				WriteError(w, r, errs.E("api.Allow", errs.Unauthenticated, err))
 				return
 			}
+			if l, ok := a.(Limiter); ok && !l.Admit(w, r, p) {
+				return
+			}
 			if len(roles) > 0 && !slices.Contains(roles, p.Role) {
 				WriteError(w, r, errs.E("api.Allow", errs.Permission, errs.Msg("role %q may not do this", p.Role)))
 				return
@@ -53,6 +56,14 @@ func Allow(a Authenticator, roles ...artstore.Role) func(http.Handler) http.Hand
 			next.ServeHTTP(w, r.WithContext(artstore.WithPrincipal(r.Context(), p)))
 		})
 	}
+}
+
+// Limiter is implemented by Authenticators that also limit the rate of
+// requests: Admit counts one request of an authenticated caller, sets the
+// rate headers and, when the caller is over its limit, answers 429 itself
+// and returns false.
+type Limiter interface {
+	Admit(w http.ResponseWriter, r *http.Request, p artstore.Principal) bool
 }
 
 // The role sets of the routes.

@@ -9,6 +9,9 @@ type Principal struct {
 	ClientID string // the service account's client id, if any
 	Name     string // a human-readable name, used in storage file names
 	Role     Role
+	// RateLimit is the requests per minute the caller may make; 0 when the
+	// token does not say.
+	RateLimit int
 }
 
 type principalKey struct{}

@@ -39,6 +39,8 @@ type Claims struct {
 	Role     artstore.Role `json:"role"`
 	ClientID string        `json:"client_id,omitempty"`
 	Name     string        `json:"name,omitempty"`
+	// RateLimit is the requests per minute the account may make.
+	RateLimit int `json:"rate_limit,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -114,10 +116,11 @@ func (v *Verifier) Authenticate(ctx context.Context, token string) (artstore.Pri
 		return artstore.Principal{}, errs.E(op, errs.Unauthenticated, errs.Msg("token has an unknown role"))
 	}
 	return artstore.Principal{
-		Subject:  c.Subject,
-		ClientID: c.ClientID,
-		Name:     c.Name,
-		Role:     c.Role,
+		Subject:   c.Subject,
+		ClientID:  c.ClientID,
+		Name:      c.Name,
+		Role:      c.Role,
+		RateLimit: c.RateLimit,
 	}, nil
 }
 

@@ -27,7 +27,7 @@ const (
 	ExitOK       = 0
 	ExitError    = 1 // an operation failed
 	ExitUsage    = 2 // bad flags or arguments
-	ExitProblems = 3 // a check ran and found problems (se verify)
+	ExitProblems = 3 // a check ran and found problems (se verify, audit verify)
 	ExitNotFound = 4 // no such file (or element)
 	ExitAuth     = 5 // not logged in, bad credentials, or the role may not do this
 	ExitChecksum = 6 // content does not match its SHA-256
@@ -85,7 +85,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 		Version:       artstore.Version,
 	}
-	root.AddCommand(newServe(stdout, stderr), newSE(stdout, stderr))
+	root.AddCommand(newServe(stdout, stderr), newSE(stdout, stderr), newAudit(stdout, stderr))
 	cf := &clientFlags{}
 	for _, c := range []*cobra.Command{
 		newLogin(cf, stdout), newUpload(cf, stdout, stderr), newGet(cf, stdout, stderr),

@@ -63,6 +63,13 @@ type Auth struct {
 	KeyRotation Duration `json:"key_rotation"`
 	// BootstrapClientID fixes the bootstrap service account's client id.
 	BootstrapClientID string `json:"bootstrap_client_id"`
+	// GuardPerClient and GuardPerSource bound token requests per minute
+	// for one client id and from one source address.
+	GuardPerClient int `json:"guard_per_client"`
+	GuardPerSource int `json:"guard_per_source"`
+	// AuditKey is the secret (hex, at least 32 bytes) keying the audit
+	// log's hash chain; empty: DATA/audit.key, created on first start.
+	AuditKey string `json:"audit_key"`
 }
 
 // Bus configures the event bus. Without a Redis URL it is in-process.
@@ -143,7 +150,8 @@ func Default() Config {
 		DataDir: "./artstore-data",
 		Roles:   slices.Clone(AllRoles),
 		Auth: Auth{Issuer: "artstore", Audience: "artstore", TokenTTL: Duration(30 * time.Minute),
-			SecretTTL: Duration(90 * 24 * time.Hour), KeyRotation: Duration(30 * 24 * time.Hour)},
+			SecretTTL: Duration(90 * 24 * time.Hour), KeyRotation: Duration(30 * 24 * time.Hour),
+			GuardPerClient: 10, GuardPerSource: 30},
 		Log: Log{Format: "auto", Level: "info"},
 		Elements: []Element{
 			{ID: "edit-01", Mode: artstore.ModeEdit, Priority: 100},
@@ -195,6 +203,7 @@ var Env = []struct{ Name, Setting string }{
 	{"ARTSTORE_SECRET_TTL", "auth.secret_ttl"},
 	{"ARTSTORE_KEY_ROTATION", "auth.key_rotation"},
 	{"ARTSTORE_BOOTSTRAP_CLIENT_ID", "auth.bootstrap_client_id"},
+	{"ARTSTORE_AUDIT_KEY", "auth.audit_key"},
 	{"ARTSTORE_RECONCILE_INTERVAL", "reconcile_interval"},
 	{"ARTSTORE_FINALIZE_MARGIN", "finalize_margin"},
 	{"ARTSTORE_REDIS_URL", "bus.redis_url"},
@@ -221,6 +230,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("ARTSTORE_CLIENT_SECRET", &c.Auth.ClientSecret)
 	set("ARTSTORE_REDIS_URL", &c.Bus.RedisURL)
 	set("ARTSTORE_BOOTSTRAP_CLIENT_ID", &c.Auth.BootstrapClientID)
+	set("ARTSTORE_AUDIT_KEY", &c.Auth.AuditKey)
 	set("ARTSTORE_BUS_CONSUMER", &c.Bus.Consumer)
 	set("ARTSTORE_JWKS_URL", &c.Auth.JWKSURL)
 	set("ARTSTORE_LOG_FORMAT", &c.Log.Format)

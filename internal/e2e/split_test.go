@@ -88,7 +88,7 @@ func (p *proc) account(adminToken, name, role string) (string, string) {
 	}
 	var raw map[string]string
 	code := p.call("POST", "/api/v1/service-accounts", adminToken, "application/json",
-		strings.NewReader(`{"name":"`+name+`","role":"`+role+`"}`), &raw)
+		strings.NewReader(`{"name":"`+name+`","role":"`+role+`","rate_limit":1000000}`), &raw)
 	if code != 201 {
 		p.t.Fatalf("creating %s: %d", name, code)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/fleet"
@@ -51,6 +52,7 @@ type Collector struct {
 	batch int
 
 	sweep   Sweeper
+	auditor api.Auditor
 	run     sync.Mutex // one collection at a time
 	runs    prometheus.Counter
 	deleted prometheus.Counter
@@ -73,6 +75,9 @@ func New(cat Catalog, fl *fleet.Fleet, log *slog.Logger, reg prometheus.Register
 	}
 	return c
 }
+
+// SetAuditor makes the collector record its deletes with a.
+func (c *Collector) SetAuditor(a api.Auditor) { c.auditor = a }
 
 // SetSweeper makes every run also call sw.
 func (c *Collector) SetSweeper(sw Sweeper) { c.sweep = sw }
@@ -147,7 +152,9 @@ func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time
 		rep.Skipped = append(rep.Skipped, f.FileID)
 		return
 	}
-	if err := el.Purge(ctx, f.FileID); err != nil {
+	err = el.Purge(ctx, f.FileID)
+	api.Audit(c.auditor, nil, "file.purge", f.StorageElementID+"/"+f.FileID, err)
+	if err != nil {
 		fail(err)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/sqldb"
@@ -288,7 +289,9 @@ func (s *Service) Sweep(ctx context.Context) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		if err := el.Purge(ctx, j.FileID); err != nil {
+		err = el.Purge(ctx, j.FileID)
+		api.Audit(s.auditor, nil, "file.purge", j.Source+"/"+j.FileID, err)
+		if err != nil {
 			s.log.Warn("removing a finalized file's temporary copy", "file_id", j.FileID, "err", err)
 			continue
 		}

@@ -109,7 +109,9 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.Delete(r.Context(), chi.URLParam(r, "file_id")); err != nil {
+	err := s.Delete(r.Context(), chi.URLParam(r, "file_id"))
+	api.Audit(s.auditor, r, "file.delete", chi.URLParam(r, "file_id"), err)
+	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
@@ -118,6 +120,7 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	f, err := s.Finalize(r.Context(), chi.URLParam(r, "file_id"))
+	api.Audit(s.auditor, r, "file.finalize", chi.URLParam(r, "file_id"), err)
 	if err != nil {
 		if errs.CodeOf(err) == "NO_STORAGE_AVAILABLE" {
 			w.Header().Set("Retry-After", "30")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/fleet"
@@ -39,6 +40,7 @@ type Service struct {
 	fleet    *fleet.Fleet
 	registry Registry
 	fin      *finalizer
+	auditor  api.Auditor
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -64,6 +66,9 @@ func New(ctx context.Context, fl *fleet.Fleet, reg Registry, db *sqldb.DB, cfg C
 	}
 	return &Service{fleet: fl, registry: reg, fin: fin, log: log, now: time.Now}, nil
 }
+
+// SetAuditor makes the service record deletes and finalizes with a.
+func (s *Service) SetAuditor(a api.Auditor) { s.auditor = a }
 
 // SetFinalizeHook makes every durable step of a finalize call fn with the
 // step's name ("begun", "copied"); an error stops the finalize there, as a

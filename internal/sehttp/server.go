@@ -18,9 +18,20 @@ import (
 
 // Handler serves one element.
 type Handler struct {
-	el    artstore.Element
-	authn api.Authenticator
-	r     chi.Router
+	el      artstore.Element
+	authn   api.Authenticator
+	r       chi.Router
+	id      string // the element's id, for audit records
+	auditor api.Auditor
+}
+
+// SetAuditor makes the handler record deletes and mode changes of the
+// element id with a.
+func (h *Handler) SetAuditor(id string, a api.Auditor) { h.id, h.auditor = id, a }
+
+// target names a file of this element in audit records.
+func (h *Handler) target(r *http.Request) string {
+	return h.id + "/" + chi.URLParam(r, "file_id")
 }
 
 // Route is one route of the element API, with the roles allowed on it.
@@ -119,7 +130,9 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
-	if err := h.el.Delete(r.Context(), chi.URLParam(r, "file_id")); err != nil {
+	err := h.el.Delete(r.Context(), chi.URLParam(r, "file_id"))
+	api.Audit(h.auditor, r, "file.delete", h.target(r), err)
+	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
@@ -127,7 +140,9 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) purge(w http.ResponseWriter, r *http.Request) {
-	if err := h.el.Purge(r.Context(), chi.URLParam(r, "file_id")); err != nil {
+	err := h.el.Purge(r.Context(), chi.URLParam(r, "file_id"))
+	api.Audit(h.auditor, r, "file.purge", h.target(r), err)
+	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
@@ -143,6 +158,7 @@ func (h *Handler) setMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := h.el.SetMode(r.Context(), req.Mode)
+	api.Audit(h.auditor, r, "element.mode", h.id+" -> "+string(req.Mode), err)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return

@@ -38,6 +38,9 @@ func (s *Server) routes() chi.Router {
 	if s.gc != nil {
 		s.gc.Routes(r, s.authn)
 	}
+	if s.auditLog != nil && s.admin != nil {
+		s.auditLog.Routes(r, s.authn)
+	}
 	if s.reconciler != nil {
 		s.reconciler.Routes(r, s.authn)
 	}
@@ -50,12 +53,15 @@ func (s *Server) routes() chi.Router {
 	for _, e := range s.elements {
 		s.metrics.WatchCapacity(e.el)
 		h := sehttp.NewHandler(s.metrics.Element(e.cfg.ID, e.el), s.authn)
+		h.SetAuditor(e.cfg.ID, s.apiAuditor())
 		r.Mount("/elements/"+e.cfg.ID, h.Router())
 	}
 	// A process that is nothing but one storage element also serves it at
 	// its root, as a standalone element.
 	if len(s.elements) == 1 && len(s.cfg.Roles) == 1 && s.cfg.Roles[0] == config.RoleStorage {
-		r.Mount("/", sehttp.NewHandler(s.metrics.Element(s.elements[0].cfg.ID, s.elements[0].el), s.authn).Router())
+		h := sehttp.NewHandler(s.metrics.Element(s.elements[0].cfg.ID, s.elements[0].el), s.authn)
+		h.SetAuditor(s.elements[0].cfg.ID, s.apiAuditor())
+		r.Mount("/", h.Router())
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, errs.E(errs.NotExist, errs.Msg("no route %s %s", r.Method, r.URL.Path)))

@@ -21,6 +21,7 @@ import (
 	"github.com/artstore/artstore/internal/admin"
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/audit"
 	"github.com/artstore/artstore/internal/auth"
 	"github.com/artstore/artstore/internal/bus"
 	"github.com/artstore/artstore/internal/catalog"
@@ -32,6 +33,7 @@ import (
 	"github.com/artstore/artstore/internal/ingest"
 	"github.com/artstore/artstore/internal/metrics"
 	"github.com/artstore/artstore/internal/query"
+	"github.com/artstore/artstore/internal/ratelimit"
 	"github.com/artstore/artstore/internal/reconcile"
 	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/storage"
@@ -56,6 +58,10 @@ type Server struct {
 	ingest     *ingest.Service
 	query      *query.Service
 	gc         *gc.Collector
+	limits     ratelimit.Store
+	auditLog   *audit.Log
+	auditor    *auditor
+	closers    []func() error
 	reconciler *reconcile.Reconciler
 	events     *bus.Local
 	redis      *bus.Redis
@@ -111,6 +117,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 			}
 			s.elements = append(s.elements, &element{cfg: ec, el: el})
 		}
+	}
+	if err := s.openSecurity(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.openServices(ctx); err != nil {
 		return nil, err
@@ -225,6 +234,9 @@ func (s *Server) Close() error {
 	}
 	if s.redis != nil {
 		errList = append(errList, s.redis.Close())
+	}
+	for _, c := range s.closers {
+		errList = append(errList, c())
 	}
 	for _, release := range s.releases {
 		release()

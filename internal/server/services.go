@@ -58,6 +58,7 @@ func (s *Server) openServices(ctx context.Context) error {
 	s.reconciler = reconcile.New(s.catalog, s.fleet, s.log)
 	if s.cfg.Has(config.RoleAdmin) {
 		s.gc = gc.New(s.catalog, s.fleet, s.log, s.metrics.Registry())
+		s.gc.SetAuditor(s.apiAuditor())
 	}
 	if s.cfg.Has(config.RoleIngest) {
 		s.ingest, err = ingest.New(ctx, s.fleet, s.catalog, db, ingest.Config{
@@ -68,6 +69,7 @@ func (s *Server) openServices(ctx context.Context) error {
 		if err := s.ingest.Recover(ctx); err != nil {
 			return err
 		}
+		s.ingest.SetAuditor(s.apiAuditor())
 		if s.gc != nil {
 			s.gc.SetSweeper(s.ingest.Sweep)
 		}
