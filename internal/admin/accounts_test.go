@@ -101,7 +101,7 @@ func TestIssueToken(t *testing.T) {
 		if err != nil {
 			t.Fatalf("own token rejected: %v", err)
 		}
-		want := artstore.Principal{Subject: a.ID, ClientID: a.ClientID, Name: a.Name, Role: artstore.RoleUser, RateLimit: DefaultRateLimit}
+		want := artstore.Principal{Subject: a.ID, ClientID: a.ClientID, Name: a.Name, Role: artstore.RoleUser, RateLimit: DefaultRateLimit, TokenID: p.TokenID}
 		if p != want {
 			t.Errorf("principal = %+v, want %+v", p, want)
 		}

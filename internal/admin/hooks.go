@@ -18,3 +18,5 @@ func (s *Service) SetGuard(g *ratelimit.Guard) { s.guard = g }
 func (s *Service) auditResult(r *http.Request, action, target string, err error) {
 	api.Audit(s.auditor, r, action, target, err)
 }
+
+func sourceOf(r *http.Request) string { return ratelimit.SourceAddr(r) }

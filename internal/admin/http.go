@@ -36,6 +36,7 @@ func (s *Service) Routes(r chi.Router, authn api.Authenticator) {
 	admin.Delete("/api/v1/service-accounts/{id}", s.handleDeleteServiceAccount)
 	admin.Post("/api/v1/service-accounts/{id}/rotate-secret", s.handleRotateSecret)
 	admin.Post("/api/v1/keys/rotate", s.handleRotateKeys)
+	s.userRoutes(r, authn)
 }
 
 // oauthError is the RFC 6749 §5.2 error body, which the token endpoint

@@ -41,6 +41,7 @@ var kindStatus = map[errs.Kind]int{
 	errs.TooLarge:        http.StatusRequestEntityTooLarge,
 	errs.Internal:        http.StatusInternalServerError,
 	errs.Other:           http.StatusInternalServerError,
+	errs.Locked:          http.StatusLocked,
 }
 
 // kindCode is the default machine-readable code of each kind.
@@ -56,6 +57,7 @@ var kindCode = map[errs.Kind]string{
 	errs.TooLarge:        "TOO_LARGE",
 	errs.Internal:        "INTERNAL",
 	errs.Other:           "INTERNAL",
+	errs.Locked:          "LOCKED",
 }
 
 // Status returns the HTTP status for err.

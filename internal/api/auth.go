@@ -69,6 +69,6 @@ type Limiter interface {
 // The role sets of the routes.
 var (
 	AnyRole     []artstore.Role // any authenticated principal
-	WriterRoles = []artstore.Role{artstore.RoleAdmin, artstore.RoleUser}
-	AdminRoles  = []artstore.Role{artstore.RoleAdmin}
+	WriterRoles = []artstore.Role{artstore.RoleAdmin, artstore.RoleUser, artstore.RoleSuperAdmin}
+	AdminRoles  = []artstore.Role{artstore.RoleAdmin, artstore.RoleSuperAdmin}
 )

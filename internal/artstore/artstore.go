@@ -68,16 +68,26 @@ const (
 // Valid reports whether p is a known policy.
 func (p RetentionPolicy) Valid() bool { return p == Temporary || p == Permanent }
 
-// Role is the role of a service account.
+// Role is the role of a service account or of an admin user.
 type Role string
 
-// The roles of service accounts.
+// The roles. Service accounts are admin, user, auditor or readonly; admin
+// users (people) are super_admin, admin or readonly.
 const (
-	RoleAdmin    Role = "admin"
-	RoleUser     Role = "user"
-	RoleAuditor  Role = "auditor"
-	RoleReadonly Role = "readonly"
+	RoleAdmin      Role = "admin"
+	RoleUser       Role = "user"
+	RoleAuditor    Role = "auditor"
+	RoleReadonly   Role = "readonly"
+	RoleSuperAdmin Role = "super_admin"
 )
+
+// ValidUserRole reports whether r is a role of admin users.
+func (r Role) ValidUserRole() bool {
+	return r == RoleSuperAdmin || r == RoleAdmin || r == RoleReadonly
+}
+
+// Known reports whether r is any role a token may carry.
+func (r Role) Known() bool { return r.Valid() || r == RoleSuperAdmin }
 
 // Valid reports whether r is a known service-account role.
 func (r Role) Valid() bool {

@@ -12,6 +12,11 @@ type Principal struct {
 	// RateLimit is the requests per minute the caller may make; 0 when the
 	// token does not say.
 	RateLimit int
+	// Kind is "user" for an admin user (a person); empty for a service
+	// account.
+	Kind string
+	// TokenID is the token's jti, by which it can be revoked.
+	TokenID string
 }
 
 type principalKey struct{}

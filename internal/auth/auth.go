@@ -41,13 +41,22 @@ type Claims struct {
 	Name     string        `json:"name,omitempty"`
 	// RateLimit is the requests per minute the account may make.
 	RateLimit int `json:"rate_limit,omitempty"`
+	// Kind is "user" in admin users' tokens.
+	Kind string `json:"kind,omitempty"`
 	jwt.RegisteredClaims
 }
 
 // Verifier checks access tokens. It implements api.Authenticator.
 type Verifier struct {
-	keys   KeySource
-	parser *jwt.Parser
+	keys    KeySource
+	parser  *jwt.Parser
+	revoked func(context.Context, artstore.Principal) (bool, error)
+}
+
+// SetRevocation makes the verifier also ask fn whether a valid token was
+// revoked (by a logout); a token fn cannot clear is refused.
+func (v *Verifier) SetRevocation(fn func(context.Context, artstore.Principal) (bool, error)) {
+	v.revoked = fn
 }
 
 // NewVerifier returns a Verifier that accepts tokens signed by a key from
@@ -112,16 +121,24 @@ func (v *Verifier) Authenticate(ctx context.Context, token string) (artstore.Pri
 	if c.Role == "" {
 		return artstore.Principal{}, errs.E(op, errs.Unauthenticated, errs.Msg("token has no role"))
 	}
-	if !c.Role.Valid() {
+	if !c.Role.Known() {
 		return artstore.Principal{}, errs.E(op, errs.Unauthenticated, errs.Msg("token has an unknown role"))
 	}
-	return artstore.Principal{
+	p := artstore.Principal{
 		Subject:   c.Subject,
 		ClientID:  c.ClientID,
 		Name:      c.Name,
 		Role:      c.Role,
 		RateLimit: c.RateLimit,
-	}, nil
+		Kind:      c.Kind,
+		TokenID:   c.ID,
+	}
+	if v.revoked != nil {
+		if gone, err := v.revoked(ctx, p); err != nil || gone {
+			return artstore.Principal{}, errs.E(op, errs.Unauthenticated, errs.Msg("token revoked"))
+		}
+	}
+	return p, nil
 }
 
 // reason turns a parser error into a short, fixed message. The parser's

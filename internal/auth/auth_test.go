@@ -178,7 +178,7 @@ func TestVerifier(t *testing.T) {
 				if err != nil {
 					t.Fatalf("rejected a valid token: %v", err)
 				}
-				want := artstore.Principal{Subject: "acc-1", ClientID: "sa_0123", Name: "billing", Role: artstore.RoleUser}
+				want := artstore.Principal{Subject: "acc-1", ClientID: "sa_0123", Name: "billing", Role: artstore.RoleUser, TokenID: "jti-1"}
 				if p != want {
 					t.Fatalf("principal = %+v, want %+v", p, want)
 				}

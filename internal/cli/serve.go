@@ -47,6 +47,13 @@ account whose credentials are written to DATA/bootstrap-credentials.json.`,
 				}
 				fmt.Fprintf(stdout, "Created the bootstrap admin service account. Its credentials, shown once, are in %s:\n%s\n", b.Path, creds)
 			}
+			if p := srv.BootstrapAdmin; p != "" {
+				creds, err := os.ReadFile(p)
+				if err != nil {
+					return errs.E("serve", errs.Internal, err)
+				}
+				fmt.Fprintf(stdout, "Created the bootstrap system administrator (super_admin). Its login, shown once, is in %s:\n%s\n", p, creds)
+			}
 			log.Info("artstore serving", "url", server.BaseURL(ln), "roles", cfg.Roles, "data", cfg.DataDir, "elements", len(srv.Elements()))
 			return srv.Serve(ctx, ln)
 		},

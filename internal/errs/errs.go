@@ -27,6 +27,7 @@ const (
 	NoSpace                     // the store has no room for the data
 	TooLarge                    // the request or one of its parts exceeds a limit
 	Internal                    // a bug or an unexpected failure
+	Locked                      // the item is locked for a while (an account after failed logins)
 )
 
 var kindNames = [...]string{
@@ -41,6 +42,7 @@ var kindNames = [...]string{
 	NoSpace:         "no_space",
 	TooLarge:        "too_large",
 	Internal:        "internal",
+	Locked:          "locked",
 }
 
 func (k Kind) String() string {

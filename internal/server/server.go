@@ -71,6 +71,9 @@ type Server struct {
 	// Bootstrap is set when this start created the bootstrap service
 	// account; the caller prints it once.
 	Bootstrap *Bootstrap
+	// BootstrapAdmin is the path of the bootstrap administrator's
+	// credentials when this start created them; the caller prints them once.
+	BootstrapAdmin string
 }
 
 // Bootstrap is the bootstrap service account's credentials file.
@@ -146,13 +149,22 @@ func (s *Server) openAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.authn = auth.NewVerifier(auth.Local(s.admin), s.cfg.Auth.Issuer, s.cfg.Auth.Audience)
+	v := auth.NewVerifier(auth.Local(s.admin), s.cfg.Auth.Issuer, s.cfg.Auth.Audience)
+	v.SetRevocation(s.admin.Revoked)
+	s.authn = v
 	clientID, created, err := s.admin.Bootstrap(ctx, s.cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	if created {
 		s.Bootstrap = &Bootstrap{Path: filepath.Join(s.cfg.DataDir, admin.BootstrapFile), ClientID: clientID}
+	}
+	userCreated, err := s.admin.BootstrapUser(ctx, s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if userCreated {
+		s.BootstrapAdmin = filepath.Join(s.cfg.DataDir, admin.BootstrapAdminFile)
 	}
 	return nil
 }

@@ -1,0 +1,240 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/auth"
+	"github.com/artstore/artstore/internal/errs"
+)
+
+// Session is what a login or a refresh returns. The refresh token is an
+// opaque random string, not a JWT, so it can never pass as an access
+// token; only its hash is stored.
+type Session struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int64  `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token"`
+	RefreshExpiresIn int64  `json:"refresh_expires_in"`
+}
+
+func errBadLogin(op string) error {
+	return errs.E(op, errs.Unauthenticated, errs.Msg("invalid username or password"))
+}
+
+// Login checks a user's password. Five failures in a row lock the account
+// for 15 minutes (errs.Locked), even for the right password.
+func (s *Service) Login(ctx context.Context, username, password string) (Session, error) {
+	const op = "admin.Login"
+	u, hash, failed, err := s.userBy(ctx, "username", username)
+	if errs.Is(errs.NotExist, err) {
+		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password)) // same time as a wrong password
+		return Session{}, errBadLogin(op)
+	}
+	if err != nil {
+		return Session{}, errs.E(op, err)
+	}
+	now := s.clock()
+	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+		return Session{}, errs.E(op, errs.Locked, errs.Code("ACCOUNT_LOCKED"),
+			errs.Msg("too many failed logins; the account is locked until %s", u.LockedUntil.Format(time.RFC3339)))
+	}
+	if len(password) > MaxPasswordLen || bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+		failed++
+		var locked any
+		if failed >= MaxFailedLogins {
+			locked, failed = s.timeArg(now.Add(LockoutDuration)), 0
+		}
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET failed_logins = ?, locked_until = ? WHERE id = ?`), failed, locked, u.ID); err != nil {
+			return Session{}, dbError(op, err)
+		}
+		return Session{}, errBadLogin(op)
+	}
+	if u.Status != userStatusActive {
+		return Session{}, errBadLogin(op)
+	}
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE id = ?`), u.ID); err != nil {
+		return Session{}, dbError(op, err)
+	}
+	return s.newSession(ctx, u)
+}
+
+// newSession issues an access token and a refresh token for u.
+func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
+	const op = "admin.newSession"
+	access, err := s.signUser(u)
+	if err != nil {
+		return Session{}, err
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	refresh := "rt_" + base64.RawURLEncoding.EncodeToString(b)
+	now := s.clock()
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO refresh_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`),
+		hashToken(refresh), u.ID, s.timeArg(now.Add(RefreshTokenTTL)), s.timeArg(now)); err != nil {
+		return Session{}, dbError(op, err)
+	}
+	return Session{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.TokenTTL.Seconds()),
+		RefreshToken: refresh, RefreshExpiresIn: int64(RefreshTokenTTL.Seconds())}, nil
+}
+
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+// signUser issues an access token for an admin user.
+func (s *Service) signUser(u User) (string, error) {
+	const op = "admin.signUser"
+	key := s.keys.signer()
+	if key == nil || key.priv == nil {
+		return "", errs.E(op, errs.Internal, errs.Msg("no signing key"))
+	}
+	now := s.clock()
+	claims := auth.Claims{Role: u.Role, Name: u.Username, Kind: "user", RateLimit: MaxRateLimit,
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: s.cfg.Issuer, Audience: jwt.ClaimStrings{s.cfg.Audience}, Subject: u.ID,
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.TokenTTL)), ID: uuid.NewString()}}
+	tok := jwt.NewWithClaims(jwt.GetSigningMethod(auth.Algorithm), claims)
+	tok.Header["kid"] = key.kid
+	signed, err := tok.SignedString(key.priv)
+	if err != nil {
+		return "", errs.E(op, errs.Internal, err)
+	}
+	return signed, nil
+}
+
+// Refresh exchanges a refresh token for a new session; the old refresh
+// token is spent.
+func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) {
+	const op = "admin.Refresh"
+	bad := errs.E(op, errs.Unauthenticated, errs.Msg("invalid or expired refresh token"))
+	var userID string
+	var expires, revoked dbTime
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT user_id, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = ?`), hashToken(refresh)).
+		Scan(&userID, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, bad
+	}
+	if err != nil {
+		return Session{}, dbError(op, err)
+	}
+	if !revoked.IsZero() || !s.clock().Before(expires.Time) {
+		return Session{}, bad
+	}
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL`), s.timeArg(s.clock()), hashToken(refresh))
+	if err != nil {
+		return Session{}, dbError(op, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return Session{}, bad // spent by a concurrent refresh
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil || u.Status != userStatusActive {
+		return Session{}, bad
+	}
+	return s.newSession(ctx, u)
+}
+
+// Logout revokes a refresh token (when given) and the access token p
+// presented, server-side.
+func (s *Service) Logout(ctx context.Context, p artstore.Principal, refresh string) error {
+	const op = "admin.Logout"
+	now := s.clock()
+	if refresh != "" {
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND user_id = ? AND revoked_at IS NULL`),
+			s.timeArg(now), hashToken(refresh), p.Subject); err != nil {
+			return dbError(op, err)
+		}
+	}
+	if p.TokenID != "" {
+		_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING`),
+			p.TokenID, s.timeArg(now.Add(s.cfg.TokenTTL+retireLeeway)))
+		if err != nil {
+			return dbError(op, err)
+		}
+	}
+	return nil
+}
+
+// Revoked reports whether an admin user's access token was revoked by a
+// logout. It implements the verifier's revocation check.
+func (s *Service) Revoked(ctx context.Context, p artstore.Principal) (bool, error) {
+	if p.Kind != "user" || p.TokenID == "" {
+		return false, nil
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?`), p.TokenID).Scan(&n)
+	if err != nil {
+		return false, dbError("admin.Revoked", err)
+	}
+	return n > 0, nil
+}
+
+// ChangePassword changes the caller's own password after checking the
+// current one.
+func (s *Service) ChangePassword(ctx context.Context, userID, current, next string) error {
+	const op = "admin.ChangePassword"
+	u, hash, _, err := s.userBy(ctx, "id", userID)
+	if err != nil {
+		return errs.E(op, err)
+	}
+	if len(current) > MaxPasswordLen || bcrypt.CompareHashAndPassword(hash, []byte(current)) != nil {
+		return errs.E(op, errs.Permission, errs.Msg("the current password is wrong"))
+	}
+	return s.setPassword(ctx, u, next)
+}
+
+// BootstrapAdminFile holds the bootstrap administrator's credentials.
+const BootstrapAdminFile = "bootstrap-admin.json"
+
+// BootstrapUser creates, on the first start, the bootstrap system
+// administrator (role super_admin) with a generated password, written with
+// the user name to dataDir/bootstrap-admin.json (0600). It reports whether
+// it created it.
+func (s *Service) BootstrapUser(ctx context.Context, dataDir string) (bool, error) {
+	const op = "admin.BootstrapUser"
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_users WHERE is_bootstrap = `+s.trueLit()).Scan(&n); err != nil {
+		return false, dbError(op, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	b := make([]byte, 18)
+	rand.Read(b)
+	password := "Aa1-" + base64.RawURLEncoding.EncodeToString(b) // always meets the policy
+	u, err := s.createUser(ctx, NewUser{Username: BootstrapAdmin, Email: "admin@localhost", Password: password, Role: artstore.RoleSuperAdmin}, true)
+	if errs.Is(errs.Exist, err) {
+		return false, nil // another process won
+	}
+	if err != nil {
+		return false, errs.E(op, err)
+	}
+	body, _ := json.MarshalIndent(map[string]string{"username": u.Username, "password": password}, "", "  ")
+	if err := WriteFileDurably(filepath.Join(dataDir, BootstrapAdminFile), append(body, '\n'), 0o600); err != nil {
+		s.db.ExecContext(context.WithoutCancel(ctx), s.db.Rebind(`DELETE FROM admin_users WHERE id = ?`), u.ID)
+		return false, errs.E(op, err)
+	}
+	return true, nil
+}
+
+func (s *Service) trueLit() string {
+	if s.db.Dialect == "postgres" {
+		return "TRUE"
+	}
+	return "1"
+}

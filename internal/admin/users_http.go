@@ -1,0 +1,244 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/artstore/artstore/internal/api"
+	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/ratelimit"
+)
+
+// The roles of the admin-user routes: people with super_admin manage
+// people; admin may look.
+var (
+	userReaders = []artstore.Role{artstore.RoleSuperAdmin, artstore.RoleAdmin}
+	userWriters = []artstore.Role{artstore.RoleSuperAdmin}
+)
+
+// userRoutes registers the admin-auth and admin-user endpoints.
+func (s *Service) userRoutes(r chi.Router, authn api.Authenticator) {
+	r.Post("/api/v1/admin-auth/login", s.handleLogin)
+	r.Post("/api/v1/admin-auth/refresh", s.handleRefresh)
+	r.With(api.Allow(authn)).Post("/api/v1/admin-auth/logout", s.handleLogout)
+	r.With(api.Allow(authn)).Get("/api/v1/admin-auth/me", s.handleMe)
+	r.With(api.Allow(authn)).Post("/api/v1/admin-auth/change-password", s.handleChangePassword)
+	read, write := r.With(api.Allow(authn, userReaders...)), r.With(api.Allow(authn, userWriters...))
+	write.Post("/api/v1/admin-users", s.handleCreateUser)
+	read.Get("/api/v1/admin-users", s.handleListUsers)
+	read.Get("/api/v1/admin-users/{id}", s.handleGetUser)
+	write.Put("/api/v1/admin-users/{id}", s.handleUpdateUser)
+	write.Delete("/api/v1/admin-users/{id}", s.handleDeleteUser)
+	write.Post("/api/v1/admin-users/{id}/reset-password", s.handleResetPassword)
+}
+
+func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	var req struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := api.DecodeJSON(r, &req); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	if s.guard != nil {
+		if d, err := s.guard.Check(r.Context(), "user:"+req.Username, sourceOf(r)); err == nil && !d.Allowed {
+			s.auditResult(r, "auth.login", req.Username, errs.E(errs.Permission, errs.Msg("too many attempts")))
+			ratelimit.WriteLimited(w, d, s.guard.Window())
+			return
+		}
+	}
+	sess, err := s.Login(r.Context(), req.Username, req.Password)
+	s.auditResult(r, "auth.login", req.Username, err)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, sess)
+}
+
+func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := api.DecodeJSON(r, &req); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	sess, err := s.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, sess)
+}
+
+// person is the caller when it is an admin user.
+func person(r *http.Request) (artstore.Principal, error) {
+	p, _ := artstore.PrincipalFrom(r.Context())
+	if p.Kind != "user" {
+		return p, errs.E(errs.Permission, errs.Msg("this is for admin users; a service account has no password"))
+	}
+	return p, nil
+}
+
+func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
+	p, err := person(r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if r.ContentLength != 0 {
+		if err := api.DecodeJSON(r, &req); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+	}
+	err = s.Logout(r.Context(), p, req.RefreshToken)
+	s.auditResult(r, "auth.logout", p.Name, err)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
+	p, err := person(r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	u, err := s.User(r.Context(), p.Subject)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, u)
+}
+
+func (s *Service) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+	p, err := person(r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	var req struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := api.DecodeJSON(r, &req); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	err = s.ChangePassword(r.Context(), p.Subject, req.CurrentPassword, req.NewPassword)
+	s.auditResult(r, "admin_user.change_password", p.Name, err)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	var n NewUser
+	if err := api.DecodeJSON(r, &n); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	u, err := s.CreateUser(r.Context(), n)
+	s.auditResult(r, "admin_user.create", n.Username, err)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusCreated, u)
+}
+
+func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := api.ParsePage(r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	f := UserFilter{Limit: limit, Offset: offset}
+	for k, v := range r.URL.Query() {
+		switch k {
+		case "role":
+			f.Role = artstore.Role(v[0])
+		case "status":
+			f.Status = v[0]
+		case "q":
+			f.Query = v[0]
+		case "limit", "offset":
+		default:
+			api.WriteError(w, r, errs.E(errs.Invalid, errs.Msg("unknown parameter %q", trunc(k))))
+			return
+		}
+	}
+	list, err := s.ListUsers(r.Context(), f)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, list)
+}
+
+func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	u, err := s.User(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, u)
+}
+
+func (s *Service) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
+	var up UserUpdate
+	if err := api.DecodeJSON(r, &up); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	u, err := s.UpdateUser(r.Context(), chi.URLParam(r, "id"), up)
+	s.auditResult(r, "admin_user.update", chi.URLParam(r, "id"), err)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, u)
+}
+
+func (s *Service) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	p, _ := artstore.PrincipalFrom(r.Context())
+	err := s.DeleteUser(r.Context(), p.Subject, chi.URLParam(r, "id"))
+	s.auditResult(r, "admin_user.delete", chi.URLParam(r, "id"), err)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleResetPassword(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		NewPassword string `json:"new_password"`
+	}
+	if err := api.DecodeJSON(r, &req); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	err := s.ResetPassword(r.Context(), chi.URLParam(r, "id"), req.NewPassword)
+	s.auditResult(r, "admin_user.reset_password", chi.URLParam(r, "id"), err)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
