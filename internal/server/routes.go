@@ -9,6 +9,7 @@ import (
 
 	"github.com/artstore/artstore/docs"
 	"github.com/artstore/artstore/internal/api"
+	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/sehttp"
@@ -39,7 +40,7 @@ func (s *Server) routes() chi.Router {
 		s.gc.Routes(r, s.authn)
 	}
 	if s.auditLog != nil && s.admin != nil {
-		s.auditLog.Routes(r, s.authn)
+		s.auditLog.Routes(r, s.authn, artstore.RoleAdmin, artstore.RoleAuditor, artstore.RoleSuperAdmin)
 	}
 	if s.reconciler != nil {
 		s.reconciler.Routes(r, s.authn)
