@@ -49,8 +49,10 @@ func jsonBody(v any) *strings.Reader {
 
 // TestServiceAccountLifecycle walks an account through create, list,
 // update, suspension, secret rotation and deletion.
-func TestServiceAccountLifecycle(t *testing.T) {
-	c := testcluster.Start(t)
+func TestServiceAccountLifecycle(t *testing.T) { bothDatabases(t, testServiceAccountLifecycle) }
+
+func testServiceAccountLifecycle(t *testing.T, db func(*config.Config)) {
+	c := testcluster.Start(t, db)
 	admin := c.AdminToken()
 	do := func(method, path string, body any) *testcluster.Response {
 		var r *strings.Reader

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/testcluster"
 )
 
@@ -43,8 +44,10 @@ func allowed(group string, p principal) bool {
 
 // TestPermissionTable walks docs/security.md's table with a token of every
 // principal kind and role, and checks that the table names every route.
-func TestPermissionTable(t *testing.T) {
-	c := testcluster.Start(t)
+func TestPermissionTable(t *testing.T) { bothDatabases(t, testPermissionTable) }
+
+func testPermissionTable(t *testing.T, db func(*config.Config)) {
+	c := testcluster.Start(t, db)
 	doc, err := os.ReadFile("../../docs/security.md")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,12 +10,15 @@ import (
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/testcluster"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // TestRateLimits: an account's requests per minute are enforced on
 // authenticated routes, with the rate headers and a 429 beyond.
-func TestRateLimits(t *testing.T) {
-	c := testcluster.Start(t)
+func TestRateLimits(t *testing.T) { bothDatabases(t, testRateLimits) }
+
+func testRateLimits(t *testing.T, db func(*config.Config)) {
+	c := testcluster.Start(t, db)
 	admin := c.AdminToken()
 	var a account
 	c.Do("POST", "/api/v1/service-accounts", admin, "application/json", jsonBody(map[string]any{"name": "slow", "role": "readonly", "rate_limit": 5}), nil).JSON(t, &a)
@@ -41,8 +43,10 @@ func TestRateLimits(t *testing.T) {
 
 // TestTokenGuard: after too many attempts for one client id, the token
 // endpoint answers 429 before it looks at the secret.
-func TestTokenGuard(t *testing.T) {
-	c := testcluster.Start(t, func(cfg *config.Config) { cfg.Auth.GuardPerClient, cfg.Auth.GuardPerSource = 10, 30 })
+func TestTokenGuard(t *testing.T) { bothDatabases(t, testTokenGuard) }
+
+func testTokenGuard(t *testing.T, db func(*config.Config)) {
+	c := testcluster.Start(t, db, func(cfg *config.Config) { cfg.Auth.GuardPerClient, cfg.Auth.GuardPerSource = 10, 30 })
 	var a account
 	c.Do("POST", "/api/v1/service-accounts", c.AdminToken(), "application/json", jsonBody(map[string]any{"name": "target"}), nil).JSON(t, &a)
 	for i := 0; i < 10; i++ {
@@ -74,8 +78,10 @@ type auditPage struct {
 // TestAuditTrail: authentications, identity changes, key rotations, mode
 // changes, deletes and finalizes are recorded; the chain verifies, and an
 // edited row is found.
-func TestAuditTrail(t *testing.T) {
-	c := testcluster.Start(t)
+func TestAuditTrail(t *testing.T) { bothDatabases(t, testAuditTrail) }
+
+func testAuditTrail(t *testing.T, dbOpt func(*config.Config)) {
+	c := testcluster.Start(t, dbOpt)
 	admin := c.AdminToken()
 	tokenStatus(t, c, c.ClientID, "wrong")
 	var a account
@@ -114,7 +120,7 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("verify: %+v", rep)
 	}
 	// Edit a record behind the log's back.
-	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "admin.db"))
+	db, err := sqldb.Open(context.Background(), c.Config.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,4 +132,15 @@ func TestAuditTrail(t *testing.T) {
 	if rep.OK || rep.FirstBroken != 2 {
 		t.Fatalf("verify after tampering: %+v", rep)
 	}
+}
+
+// bothDatabases runs fn with a cluster option for SQLite (the default) and
+// one for PostgreSQL (when ARTSTORE_TEST_POSTGRES is set), which then holds
+// every database of the process.
+func bothDatabases(t *testing.T, fn func(t *testing.T, db func(*config.Config))) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, func(*config.Config) {}) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testenv.Postgres(t)
+		fn(t, func(cfg *config.Config) { cfg.DatabaseURL = dsn })
+	})
 }

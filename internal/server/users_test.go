@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/testcluster"
 )
 
@@ -52,8 +53,10 @@ func bootstrapAdmin(t *testing.T, c *testcluster.Cluster) (string, string) {
 // TestAdminUsers covers login, refresh, logout with revocation, the
 // password policy and history, lockout, and user management with its
 // protections.
-func TestAdminUsers(t *testing.T) {
-	c := testcluster.Start(t)
+func TestAdminUsers(t *testing.T) { bothDatabases(t, testAdminUsers) }
+
+func testAdminUsers(t *testing.T, db func(*config.Config)) {
+	c := testcluster.Start(t, db)
 	name, pass := bootstrapAdmin(t, c)
 	r, root := login(t, c, name, pass)
 	if r.StatusCode != 200 || root.AccessToken == "" || !strings.HasPrefix(root.RefreshToken, "rt_") {
