@@ -317,3 +317,39 @@ func TestChaos(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitAcrossProcesses runs two admin processes on one PostgreSQL
+// database: an account's requests per minute hold across both.
+func TestRateLimitAcrossProcesses(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	env := []string{"ARTSTORE_DATABASE_URL=" + dsn, "ARTSTORE_AUDIT_KEY=" + strings.Repeat("ab", 32)}
+	a := startWith(t, t.TempDir(), freeAddr(t), env, "--roles", "admin")
+	b := startWith(t, t.TempDir(), freeAddr(t), env, "--roles", "admin")
+	admin := a.token()
+	var acct map[string]string
+	if code := a.call("POST", "/api/v1/service-accounts", admin, "application/json",
+		strings.NewReader(`{"name":"limited","role":"admin","rate_limit":10}`), &acct); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	a.call("POST", "/api/v1/auth/token", "", "application/x-www-form-urlencoded",
+		strings.NewReader("grant_type=client_credentials&client_id="+acct["client_id"]+"&client_secret="+acct["client_secret"]), &tok)
+	ok, limited := 0, 0
+	for i := 0; i < 8; i++ {
+		for _, p := range []*proc{a, b} {
+			switch code := p.call("GET", "/api/v1/service-accounts?limit=1", tok.AccessToken, "", nil, nil); code {
+			case 200:
+				ok++
+			case 429:
+				limited++
+			default:
+				t.Fatalf("request: %d", code)
+			}
+		}
+	}
+	if ok != 10 || limited != 6 {
+		t.Fatalf("%d allowed and %d limited across two processes, want 10 and 6", ok, limited)
+	}
+}

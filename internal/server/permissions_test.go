@@ -103,7 +103,9 @@ func testPermissionTable(t *testing.T, db func(*config.Config)) {
 		all[i].token = fresh(all[i])
 	}
 	// Logout revokes the token it is called with, so it goes last.
-	sort.SliceStable(table, func(i, j int) bool { return !strings.HasSuffix(table[i].path, "/logout") && strings.HasSuffix(table[j].path, "/logout") })
+	sort.SliceStable(table, func(i, j int) bool {
+		return !strings.HasSuffix(table[i].path, "/logout") && strings.HasSuffix(table[j].path, "/logout")
+	})
 	url := strings.NewReplacer("{element_id}", "edit-01", "{file_id}", "0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f", "{id}", "00000000-0000-0000-0000-000000000000")
 	for _, e := range table {
 		path := url.Replace(e.path)
