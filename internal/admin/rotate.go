@@ -2,8 +2,10 @@ package admin
 
 import (
 	"context"
+	"sync"
 	"time"
 
+	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/errs"
 )
 
@@ -84,4 +86,35 @@ func (s *Service) RotateIfDue(ctx context.Context) (bool, error) {
 	}
 	_, err := s.RotateKeys(ctx)
 	return err == nil, err
+}
+
+// SystemTokens is a token source for the process's own calls to other
+// services (storage elements it registers and polls): tokens of the
+// bootstrap service account, signed here without its secret.
+func (s *Service) SystemTokens() api.TokenSource { return &systemTokens{s: s} }
+
+type systemTokens struct {
+	s   *Service
+	mu  sync.Mutex
+	tok string
+	exp time.Time
+}
+
+// Token implements api.TokenSource.
+func (t *systemTokens) Token(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok != "" && time.Until(t.exp) > time.Minute {
+		return t.tok, nil
+	}
+	a, err := t.s.ServiceAccountByName(ctx, BootstrapAccount)
+	if err != nil {
+		return "", err
+	}
+	tok, err := t.s.sign(a)
+	if err != nil {
+		return "", err
+	}
+	t.tok, t.exp = tok.AccessToken, time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second)
+	return t.tok, nil
 }

@@ -41,6 +41,15 @@ type Config struct {
 	// FinalizeMargin is how long a finalized file's temporary copy is kept.
 	FinalizeMargin Duration   `json:"finalize_margin"`
 	Limits         HTTPLimits `json:"http"`
+	// PublicURL is how other processes reach this one; empty means
+	// http://LISTEN.
+	PublicURL string `json:"public_url"`
+	// AdminURL is the admin service a standalone storage process
+	// registers its elements with (using auth.client_id/client_secret).
+	AdminURL string `json:"admin_url"`
+	// RegistryPoll is how often the admin role reads every registered
+	// element's info.
+	RegistryPoll Duration `json:"registry_poll_interval"`
 }
 
 // Auth configures token issuing and checking.
@@ -162,6 +171,7 @@ func Default() Config {
 
 		ReconcileInterval: Duration(15 * time.Minute),
 		FinalizeMargin:    Duration(24 * time.Hour),
+		RegistryPoll:      Duration(30 * time.Second),
 		Limits: HTTPLimits{
 			MaxHeaderBytes:    64 << 10,
 			ReadHeaderTimeout: Duration(10 * time.Second),
@@ -206,6 +216,9 @@ var Env = []struct{ Name, Setting string }{
 	{"ARTSTORE_AUDIT_KEY", "auth.audit_key"},
 	{"ARTSTORE_RECONCILE_INTERVAL", "reconcile_interval"},
 	{"ARTSTORE_FINALIZE_MARGIN", "finalize_margin"},
+	{"ARTSTORE_PUBLIC_URL", "public_url"},
+	{"ARTSTORE_ADMIN_URL", "admin_url"},
+	{"ARTSTORE_REGISTRY_POLL_INTERVAL", "registry_poll_interval"},
 	{"ARTSTORE_REDIS_URL", "bus.redis_url"},
 	{"ARTSTORE_BUS_CONSUMER", "bus.consumer"},
 	{"ARTSTORE_LOG_FORMAT", "log.format"},
@@ -229,6 +242,8 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("ARTSTORE_CLIENT_ID", &c.Auth.ClientID)
 	set("ARTSTORE_CLIENT_SECRET", &c.Auth.ClientSecret)
 	set("ARTSTORE_REDIS_URL", &c.Bus.RedisURL)
+	set("ARTSTORE_PUBLIC_URL", &c.PublicURL)
+	set("ARTSTORE_ADMIN_URL", &c.AdminURL)
 	set("ARTSTORE_BOOTSTRAP_CLIENT_ID", &c.Auth.BootstrapClientID)
 	set("ARTSTORE_AUDIT_KEY", &c.Auth.AuditKey)
 	set("ARTSTORE_BUS_CONSUMER", &c.Bus.Consumer)
@@ -241,7 +256,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	for _, d := range []struct {
 		name string
 		dst  *Duration
-	}{{"ARTSTORE_GC_INTERVAL", &c.GC.Interval}, {"ARTSTORE_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"ARTSTORE_FINALIZE_MARGIN", &c.FinalizeMargin},
+	}{{"ARTSTORE_GC_INTERVAL", &c.GC.Interval}, {"ARTSTORE_RECONCILE_INTERVAL", &c.ReconcileInterval}, {"ARTSTORE_FINALIZE_MARGIN", &c.FinalizeMargin}, {"ARTSTORE_REGISTRY_POLL_INTERVAL", &c.RegistryPoll},
 		{"ARTSTORE_SECRET_TTL", &c.Auth.SecretTTL}, {"ARTSTORE_KEY_ROTATION", &c.Auth.KeyRotation}} {
 		if v := getenv(d.name); v != "" {
 			n, err := time.ParseDuration(v)
@@ -329,6 +344,9 @@ func (c *Config) Validate() error {
 	if c.Has(RoleStorage) && local == 0 {
 		return bad("the storage role needs at least one element")
 	}
+	if c.AdminURL != "" && (c.Auth.ClientID == "" || c.Auth.ClientSecret == "") {
+		return bad("admin_url (ARTSTORE_ADMIN_URL) needs this process's service account: auth.client_id and auth.client_secret")
+	}
 	if remote > 0 && (c.Auth.TokenURL == "" || c.Auth.ClientID == "" || c.Auth.ClientSecret == "") {
 		return bad("elements reached over HTTP need this process's service account: auth.token_url, auth.client_id and auth.client_secret (ARTSTORE_TOKEN_URL, ARTSTORE_CLIENT_ID, ARTSTORE_CLIENT_SECRET)")
 	}
@@ -378,6 +396,10 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "admin.db")
 	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if c.Bus.Consumer == "" {
 		host, err := os.Hostname()
 		if err != nil || host == "" {

@@ -353,3 +353,46 @@ func TestRateLimitAcrossProcesses(t *testing.T) {
 		t.Fatalf("%d allowed and %d limited across two processes, want 10 and 6", ok, limited)
 	}
 }
+
+// TestRegistryFollowsElements runs a storage element in its own process
+// that registers itself with the admin service; stopped, it goes offline in
+// the registry and ingest stops choosing it; started again, it is back.
+func TestRegistryFollowsElements(t *testing.T) {
+	core := startWith(t, t.TempDir(), freeAddr(t), []string{"ARTSTORE_REGISTRY_POLL_INTERVAL=200ms"}, "--roles", "admin,ingest,query")
+	admin := core.token()
+	id, secret := credentials(t, core.data)
+	storeDir, storeAddr := t.TempDir(), freeAddr(t)
+	storeEnv := []string{"ARTSTORE_ADMIN_URL=" + core.url, "ARTSTORE_CLIENT_ID=" + id, "ARTSTORE_CLIENT_SECRET=" + secret,
+		"ARTSTORE_PUBLIC_URL=http://" + storeAddr}
+	storeArgs := []string{"--roles", "storage", "--jwks-url", core.url + "/.well-known/jwks.json", "--element", "id=rw-09,mode=rw"}
+	store := startWith(t, storeDir, storeAddr, storeEnv, storeArgs...)
+	status := func() string {
+		var e struct{ Status string }
+		if code := core.call("GET", "/api/v1/storage-elements/rw-09", admin, "", nil, &e); code != 200 {
+			return ""
+		}
+		return e.Status
+	}
+	waitUntil(t, 15*time.Second, "the element to register and be online", func() bool { return status() == "online" })
+	upload := func() (fileMeta, int) {
+		return core.ingest(admin, "doc.txt", "registry", [2]string{"retention_policy", "permanent"})
+	}
+	waitUntil(t, 10*time.Second, "ingest to use the registered element", func() bool { _, code := upload(); return code == 201 })
+	f, _ := upload()
+	if f.StorageElementID != "rw-09" {
+		t.Fatalf("uploaded to %q", f.StorageElementID)
+	}
+	store.kill()
+	waitUntil(t, 10*time.Second, "the element to go offline", func() bool { return status() == "offline" })
+	if _, code := upload(); code != 503 {
+		t.Fatalf("upload with the only rw element offline: %d", code)
+	}
+	store = startWith(t, storeDir, storeAddr, storeEnv, storeArgs...)
+	waitUntil(t, 10*time.Second, "the element to come back online", func() bool { return status() == "online" })
+	waitUntil(t, 10*time.Second, "ingest to use it again", func() bool { _, code := upload(); return code == 201 })
+	var list struct{ Total int }
+	core.call("GET", "/api/v1/storage-elements?status=online&mode=rw", admin, "", nil, &list)
+	if list.Total != 1 {
+		t.Fatalf("online rw elements: %d", list.Total)
+	}
+}

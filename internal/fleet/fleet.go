@@ -31,6 +31,9 @@ type Fleet struct {
 type member struct {
 	id string
 	el artstore.Element
+	// priority, when set, overrides the element's own (the registry's
+	// operator-set priority).
+	priority *int
 
 	mu   sync.Mutex
 	info artstore.ElementInfo
@@ -94,7 +97,30 @@ func (f *Fleet) Info(ctx context.Context, id string) (artstore.ElementInfo, erro
 	defer cancel()
 	m.info, m.err = m.el.Info(ictx)
 	m.at = time.Now()
+	if m.priority != nil {
+		m.info.Priority = *m.priority
+	}
 	return m.info, m.err
+}
+
+// Has tells whether the fleet holds the element id.
+func (f *Fleet) Has(id string) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.members[id] != nil
+}
+
+// SetPriority makes sequential fill use p for the element id instead of
+// the priority the element reports.
+func (f *Fleet) SetPriority(id string, p int) {
+	f.mu.RLock()
+	m := f.members[id]
+	f.mu.RUnlock()
+	if m != nil {
+		m.mu.Lock()
+		m.priority = &p
+		m.mu.Unlock()
+	}
 }
 
 // Invalidate forgets the cached info of id, so that the next Info asks

@@ -68,17 +68,32 @@ func New(sink Sink, fl *fleet.Fleet, cfg Config) *Follower {
 	return &Follower{sink: sink, fleet: fl, cfg: cfg, kicks: map[string]chan struct{}{}}
 }
 
-// Run follows every element until ctx is done.
+// Run follows every element until ctx is done, including elements that
+// join the fleet later (checked every few seconds).
 func (f *Follower) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, id := range f.fleet.IDs() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f.follow(ctx, id)
-		}()
+	started := map[string]bool{}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		for _, id := range f.fleet.IDs() {
+			if started[id] {
+				continue
+			}
+			started[id] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f.follow(ctx, id)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+		}
 	}
-	wg.Wait()
 }
 
 // Kick cuts short the pause after an error on elementID's feed, for a

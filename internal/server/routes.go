@@ -45,6 +45,9 @@ func (s *Server) routes() chi.Router {
 	if s.reconciler != nil {
 		s.reconciler.Routes(r, s.authn)
 	}
+	if s.registry != nil {
+		s.registry.Routes(r, s.authn)
+	}
 	if s.ingest != nil {
 		s.ingest.Routes(r, s.authn)
 	}

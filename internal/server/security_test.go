@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/sqldb"
@@ -19,6 +20,7 @@ func TestRateLimits(t *testing.T) { bothDatabases(t, testRateLimits) }
 
 func testRateLimits(t *testing.T, db func(*config.Config)) {
 	c := testcluster.Start(t, db)
+	freshWindow()
 	admin := c.AdminToken()
 	var a account
 	c.Do("POST", "/api/v1/service-accounts", admin, "application/json", jsonBody(map[string]any{"name": "slow", "role": "readonly", "rate_limit": 5}), nil).JSON(t, &a)
@@ -49,6 +51,7 @@ func testTokenGuard(t *testing.T, db func(*config.Config)) {
 	c := testcluster.Start(t, db, func(cfg *config.Config) { cfg.Auth.GuardPerClient, cfg.Auth.GuardPerSource = 10, 30 })
 	var a account
 	c.Do("POST", "/api/v1/service-accounts", c.AdminToken(), "application/json", jsonBody(map[string]any{"name": "target"}), nil).JSON(t, &a)
+	freshWindow()
 	for i := 0; i < 10; i++ {
 		if code, _ := tokenStatus(t, c, a.ClientID, "guess-"+strconv.Itoa(i)); code != 401 {
 			t.Fatalf("guess %d: %d", i, code)
@@ -143,4 +146,12 @@ func bothDatabases(t *testing.T, fn func(t *testing.T, db func(*config.Config)))
 		dsn := testenv.Postgres(t)
 		fn(t, func(cfg *config.Config) { cfg.DatabaseURL = dsn })
 	})
+}
+
+// freshWindow waits, when a minute (the limits' window) is about to turn,
+// until it has, so that a test's requests fall into one window.
+func freshWindow() {
+	if s := time.Now().Second(); s >= 50 {
+		time.Sleep(time.Duration(61-s) * time.Second)
+	}
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/artstore/artstore/internal/query"
 	"github.com/artstore/artstore/internal/ratelimit"
 	"github.com/artstore/artstore/internal/reconcile"
+	"github.com/artstore/artstore/internal/seregistry"
 	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/storage"
 )
@@ -58,6 +59,7 @@ type Server struct {
 	ingest     *ingest.Service
 	query      *query.Service
 	gc         *gc.Collector
+	registry   *seregistry.Registry
 	limits     ratelimit.Store
 	auditLog   *audit.Log
 	auditor    *auditor
@@ -125,6 +127,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 	if err := s.openServices(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.openRegistry(ctx); err != nil {
 		return nil, err
 	}
 	s.router = s.routes()

@@ -87,6 +87,7 @@ func (s *Server) startBackground() {
 	if s.follower != nil {
 		s.goBg(func() { s.follower.Run(ctx) })
 	}
+	s.startRegistry(ctx)
 	if s.redis != nil {
 		s.startRedis(ctx)
 	}
