@@ -35,7 +35,7 @@ func allowed(group string, p principal) bool {
 	case "admins":
 		return slices.Contains([]string{"admin", "super_admin"}, p.role)
 	case "auditors":
-		return slices.Contains([]string{"admin", "auditor", "super_admin"}, p.role)
+		return slices.Contains([]string{"auditor", "super_admin"}, p.role)
 	case "super_admin":
 		return p.role == "super_admin"
 	}

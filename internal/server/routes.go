@@ -40,7 +40,7 @@ func (s *Server) routes() chi.Router {
 		s.gc.Routes(r, s.authn)
 	}
 	if s.auditLog != nil && s.admin != nil {
-		s.auditLog.Routes(r, s.authn, artstore.RoleAdmin, artstore.RoleAuditor, artstore.RoleSuperAdmin)
+		s.auditLog.Routes(r, s.authn, artstore.RoleAuditor, artstore.RoleSuperAdmin)
 	}
 	if s.reconciler != nil {
 		s.reconciler.Routes(r, s.authn)
