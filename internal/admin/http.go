@@ -226,49 +226,22 @@ func (s *Service) handleCreateServiceAccount(w http.ResponseWriter, r *http.Requ
 	}
 	a, secret, err := s.CreateAccount(r.Context(), AccountSpec{Name: req.Name, Description: req.Description, Role: req.Role, RateLimit: req.RateLimit})
 	s.auditResult(r, "service_account.create", a.ID, err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, withSecret{a, secret})
+	api.Reply(w, r, http.StatusCreated, withSecret{a, secret}, err)
 }
 
 func (s *Service) handleListServiceAccounts(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := api.ParsePage(r)
+	role, status, q, limit, offset, err := listParams(r)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	f := AccountFilter{Limit: limit, Offset: offset}
-	for k, v := range r.URL.Query() {
-		switch k {
-		case "role":
-			f.Role = artstore.Role(v[0])
-		case "status":
-			f.Status = AccountStatus(v[0])
-		case "q":
-			f.Query = v[0]
-		case "limit", "offset":
-		default:
-			api.WriteError(w, r, errs.E(errs.Invalid, errs.Msg("unknown parameter %q", trunc(k))))
-			return
-		}
-	}
-	list, err := s.ListAccounts(r.Context(), f)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, list)
+	list, err := s.ListAccounts(r.Context(), AccountFilter{Role: artstore.Role(role), Status: AccountStatus(status), Query: q, Limit: limit, Offset: offset})
+	api.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (s *Service) handleGetServiceAccount(w http.ResponseWriter, r *http.Request) {
 	a, err := s.Account(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, a)
+	api.Reply(w, r, http.StatusOK, a, err)
 }
 
 func (s *Service) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Request) {
@@ -279,40 +252,24 @@ func (s *Service) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Requ
 	}
 	a, err := s.UpdateAccount(r.Context(), chi.URLParam(r, "id"), u)
 	s.auditResult(r, "service_account.update", chi.URLParam(r, "id"), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, a)
+	api.Reply(w, r, http.StatusOK, a, err)
 }
 
 func (s *Service) handleDeleteServiceAccount(w http.ResponseWriter, r *http.Request) {
 	err := s.DeleteAccount(r.Context(), chi.URLParam(r, "id"))
 	s.auditResult(r, "service_account.delete", chi.URLParam(r, "id"), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	api.Reply(w, r, http.StatusNoContent, nil, err)
 }
 
 func (s *Service) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	a, secret, err := s.RotateSecret(r.Context(), chi.URLParam(r, "id"))
 	s.auditResult(r, "service_account.rotate_secret", chi.URLParam(r, "id"), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, withSecret{a, secret})
+	api.Reply(w, r, http.StatusOK, withSecret{a, secret}, err)
 }
 
 func (s *Service) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
 	rot, err := s.RotateKeys(r.Context())
 	s.auditResult(r, "keys.rotate", rot.KID, err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, rot)
+	api.Reply(w, r, http.StatusOK, rot, err)
 }

@@ -53,11 +53,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, err := s.Login(r.Context(), req.Username, req.Password)
 	s.auditResult(r, "auth.login", req.Username, err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, sess)
+	api.Reply(w, r, http.StatusOK, sess, err)
 }
 
 func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) {
@@ -70,11 +66,7 @@ func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, err := s.Refresh(r.Context(), req.RefreshToken)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, sess)
+	api.Reply(w, r, http.StatusOK, sess, err)
 }
 
 // person is the caller when it is an admin user.
@@ -103,11 +95,7 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	err = s.Logout(r.Context(), p, req.RefreshToken)
 	s.auditResult(r, "auth.logout", p.Name, err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	api.Reply(w, r, http.StatusNoContent, nil, err)
 }
 
 func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
@@ -117,11 +105,7 @@ func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.User(r.Context(), p.Subject)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, u)
+	api.Reply(w, r, http.StatusOK, u, err)
 }
 
 func (s *Service) handleChangePassword(w http.ResponseWriter, r *http.Request) {
@@ -140,11 +124,7 @@ func (s *Service) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	err = s.ChangePassword(r.Context(), p.Subject, req.CurrentPassword, req.NewPassword)
 	s.auditResult(r, "admin_user.change_password", p.Name, err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	api.Reply(w, r, http.StatusNoContent, nil, err)
 }
 
 func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -155,49 +135,22 @@ func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.CreateUser(r.Context(), n)
 	s.auditResult(r, "admin_user.create", n.Username, err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, u)
+	api.Reply(w, r, http.StatusCreated, u, err)
 }
 
 func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := api.ParsePage(r)
+	role, status, q, limit, offset, err := listParams(r)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	f := UserFilter{Limit: limit, Offset: offset}
-	for k, v := range r.URL.Query() {
-		switch k {
-		case "role":
-			f.Role = artstore.Role(v[0])
-		case "status":
-			f.Status = v[0]
-		case "q":
-			f.Query = v[0]
-		case "limit", "offset":
-		default:
-			api.WriteError(w, r, errs.E(errs.Invalid, errs.Msg("unknown parameter %q", trunc(k))))
-			return
-		}
-	}
-	list, err := s.ListUsers(r.Context(), f)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, list)
+	list, err := s.ListUsers(r.Context(), UserFilter{Role: artstore.Role(role), Status: status, Query: q, Limit: limit, Offset: offset})
+	api.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	u, err := s.User(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, u)
+	api.Reply(w, r, http.StatusOK, u, err)
 }
 
 func (s *Service) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
@@ -208,22 +161,14 @@ func (s *Service) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.UpdateUser(r.Context(), chi.URLParam(r, "id"), up)
 	s.auditResult(r, "admin_user.update", chi.URLParam(r, "id"), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, u)
+	api.Reply(w, r, http.StatusOK, u, err)
 }
 
 func (s *Service) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	p, _ := artstore.PrincipalFrom(r.Context())
 	err := s.DeleteUser(r.Context(), p.Subject, chi.URLParam(r, "id"))
 	s.auditResult(r, "admin_user.delete", chi.URLParam(r, "id"), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	api.Reply(w, r, http.StatusNoContent, nil, err)
 }
 
 func (s *Service) handleResetPassword(w http.ResponseWriter, r *http.Request) {
@@ -236,9 +181,5 @@ func (s *Service) handleResetPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.ResetPassword(r.Context(), chi.URLParam(r, "id"), req.NewPassword)
 	s.auditResult(r, "admin_user.reset_password", chi.URLParam(r, "id"), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	api.Reply(w, r, http.StatusNoContent, nil, err)
 }

@@ -189,3 +189,16 @@ func StatusKind(status int) errs.Kind {
 	}
 	return errs.Internal
 }
+
+// Reply answers with err when it is not nil, else with v as JSON and
+// status (no body for 204).
+func Reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	switch {
+	case err != nil:
+		WriteError(w, r, err)
+	case status == http.StatusNoContent:
+		w.WriteHeader(status)
+	default:
+		WriteJSON(w, status, v)
+	}
+}
