@@ -172,8 +172,11 @@ func TestServeDefaults(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials file: %v %v", st, err)
 	}
-	if !strings.Contains(p.stdout.String(), "client_secret") {
+	if !strings.Contains(p.stdout.String(), "client_secret") || !strings.Contains(p.stdout.String(), "bootstrap-admin.json") {
 		t.Fatalf("credentials not printed on first start: %q", p.stdout)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "bootstrap-admin.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("bootstrap-admin.json: %v %v", st, err)
 	}
 	tok := p.token()
 	for _, path := range []string{"/health/live", "/metrics", "/api/v1/openapi.json"} {
@@ -193,7 +196,7 @@ func TestServeDefaults(t *testing.T) {
 	p.stop()
 	// The second start reuses the account and prints no secret.
 	p2 := start(t, dir)
-	if strings.Contains(p2.stdout.String(), "client_secret") {
+	if strings.Contains(p2.stdout.String(), "client_secret") || strings.Contains(p2.stdout.String(), "password") {
 		t.Fatalf("credentials printed again: %q", p2.stdout)
 	}
 	p2.token()

@@ -110,7 +110,7 @@ func testPermissionTable(t *testing.T, db func(*config.Config)) {
 	for _, e := range table {
 		path := url.Replace(e.path)
 		if e.group == "public" {
-			if r := c.Do(e.method, path, "", "", nil, nil); r.StatusCode == 401 || r.StatusCode == 403 {
+			if r := c.Do(e.method, path, "", "", nil, nil); r.StatusCode == 401 || r.StatusCode == 403 || r.StatusCode >= 500 {
 				t.Errorf("%s %s without a token: %d", e.method, e.path, r.StatusCode)
 			}
 			continue
@@ -120,6 +120,18 @@ func testPermissionTable(t *testing.T, db func(*config.Config)) {
 		}
 		for _, p := range all {
 			r := c.Do(e.method, path, p.token, "", nil, nil)
+			if r.StatusCode >= 500 {
+				// An empty body or an unknown id is bad input, never a
+				// server error.
+				t.Errorf("%s %s as %s: %d %s", e.method, e.path, p.name, r.StatusCode, r.Body)
+			}
+			if p.role == "super_admin" && (e.method == "POST" || e.method == "PUT" || e.method == "PATCH") {
+				for _, body := range []string{`{"x":`, `[1,2]`, "\xff\xfe", strings.Repeat("a", 1<<20)} {
+					if r := c.Do(e.method, path, p.token, "application/json", strings.NewReader(body), nil); r.StatusCode >= 500 {
+						t.Errorf("%s %s with a bad body: %d %s", e.method, e.path, r.StatusCode, r.Body)
+					}
+				}
+			}
 			ok := allowed(e.group, p)
 			switch {
 			case ok && (r.StatusCode == 401 || r.StatusCode == 403):
