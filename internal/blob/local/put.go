@@ -56,11 +56,7 @@ func (b *Backend) PutWithOptions(ctx context.Context, key string, r io.Reader, s
 		// the reader is too long without storing all of the excess.
 		src = io.LimitReader(src, size+1)
 	}
-	bufp := bufPool.Get().(*[]byte)
-	// The wrapper hides (*os.File).ReadFrom, which io.CopyBuffer would
-	// otherwise prefer, ignoring our buffer for a fresh 32 KiB one.
-	written, err = io.CopyBuffer(writerOnly{t.f}, src, *bufp)
-	bufPool.Put(bufp)
+	written, err = pipelinedCopy(t.f, src)
 	if err != nil {
 		return 0, errs.E(op, putKind(err), err)
 	}
@@ -236,8 +232,6 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// writerOnly exposes only the Write method of its writer.
-type writerOnly struct{ io.Writer }
 
 // countString describes how many bytes a reader gave, given that at most
 // size+1 of them were read.
