@@ -232,7 +232,6 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-
 // countString describes how many bytes a reader gave, given that at most
 // size+1 of them were read.
 func countString(got, size int64) string {
