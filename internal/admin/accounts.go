@@ -17,6 +17,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // AccountStatus is the state of a service account. Only an active
@@ -144,7 +145,7 @@ func (s *Service) CreateAccount(ctx context.Context, spec AccountSpec) (ServiceA
 		return s.rememberSecret(ctx, tx, a.ID, hash, now)
 	})
 	if err != nil {
-		if isUniqueViolation(err) {
+		if sqldb.IsUniqueViolation(err) {
 			return ServiceAccount{}, "", errs.E(op, errs.Exist, errs.Msg("a service account named %q (or with that client id) already exists", name))
 		}
 		return ServiceAccount{}, "", err

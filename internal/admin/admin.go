@@ -14,14 +14,10 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
-	"errors"
 	"io/fs"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/crypto/bcrypt"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/auth"
@@ -187,20 +183,6 @@ func (t *dbTime) parse(s string) error {
 	}
 	t.Time = v.UTC()
 	return nil
-}
-
-// isUniqueViolation reports whether err is a database's unique-constraint
-// violation.
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
-	}
-	var sqErr *sqlite.Error
-	if errors.As(err, &sqErr) {
-		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
 }
 
 // dbError classifies an unexpected database error. The database is a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Limits of service account fields.
@@ -236,7 +237,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, u AccountUpdate)
 	a.UpdatedAt = s.clock()
 	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE service_accounts SET name = ?, description = ?, role = ?, rate_limit = ?, status = ?, updated_at = ? WHERE id = ?`),
 		a.Name, a.Description, string(a.Role), a.RateLimit, string(a.Status), s.timeArg(a.UpdatedAt), a.ID)
-	if isUniqueViolation(err) {
+	if sqldb.IsUniqueViolation(err) {
 		return ServiceAccount{}, errs.E(op, errs.Exist, errs.Msg("a service account named %q already exists", a.Name))
 	}
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Admin users are the people who run ArtStore. They log in with a user
@@ -195,7 +196,7 @@ func (s *Service) createUser(ctx context.Context, n NewUser, bootstrap bool) (Us
 		}
 		return s.rememberPassword(ctx, tx, u.ID, hash, now)
 	})
-	if isUniqueViolation(err) {
+	if sqldb.IsUniqueViolation(err) {
 		return User{}, errs.E(op, errs.Exist, errs.Msg("admin user %q already exists", n.Username))
 	}
 	if err != nil {

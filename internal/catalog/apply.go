@@ -200,7 +200,7 @@ func checkID(what, id string) error {
 // it, and two writers must not both find a file new. The lock is scoped to
 // the schema, so catalogs in different schemas do not wait for each other.
 func (c *Catalog) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	conn, err := c.conn(ctx)
+	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return dbErr(op, err)
 	}

@@ -47,33 +47,6 @@ func Open(ctx context.Context, db *sqldb.DB) (*Catalog, error) {
 
 func (c *Catalog) q(s string) string { return c.db.Rebind(s) }
 
-// conn returns a connection for one operation of the catalog.
-//
-// On SQLite it first tunes the connection. sqldb leaves SQLite's page cache
-// at its default of 2 MB per connection, far below the working set of a
-// catalog of any size, so every search would copy the same pages in from
-// the operating system again; mapping the file lets all connections share
-// the system's cache instead. Keeping temporary data in memory spares the
-// statement journals of multi-row inserts and the sorts of searches a
-// temporary file each. Both settings last for the connection; for anyone
-// else who uses it they change where SQLite reads from and keeps scratch
-// data, never what a statement does.
-func (c *Catalog) conn(ctx context.Context) (*sql.Conn, error) {
-	conn, err := c.db.Conn(ctx)
-	if err != nil || c.db.Dialect != sqldb.SQLite {
-		return conn, err
-	}
-	if _, err := conn.ExecContext(ctx, `PRAGMA mmap_size = 1073741824`); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
-}
-
 // Cursor is where the catalog stands in one element's journal: "" and 0
 // when it has never applied anything.
 func (c *Catalog) Cursor(ctx context.Context, elementID string) (journalID string, seq int64, err error) {

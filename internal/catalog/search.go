@@ -16,7 +16,7 @@ func (c *Catalog) Search(ctx context.Context, q Query) (Result, error) {
 		return Result{}, errs.E(op, err)
 	}
 	s := c.translate(&q)
-	conn, err := c.conn(ctx)
+	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return Result{}, dbErr(op, err)
 	}

@@ -7,12 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // entryColumns are the columns scanEntry reads, in its order.
@@ -106,7 +103,7 @@ func (r *Registry) insert(ctx context.Context, e Entry) error {
 		e.ElementID, e.Name, e.Description, e.URL, e.Priority, boolInt(e.pinned), string(e.Mode), string(e.Status),
 		e.Capacity.Total, e.Capacity.Used, e.Capacity.Available, e.FileCount, e.Backend, e.Version,
 		micros(e.LastSeenAt), e.LastError, e.CreatedAt.UnixMicro(), e.UpdatedAt.UnixMicro())
-	if isUniqueViolation(err) {
+	if sqldb.IsUniqueViolation(err) {
 		return errs.E(errs.Exist, errs.Msg("storage element %q or URL %s is already registered", e.ElementID, e.URL))
 	}
 	if err != nil {
@@ -120,7 +117,7 @@ func (r *Registry) saveRegistration(ctx context.Context, e Entry, now time.Time)
 	res, err := r.db.ExecContext(ctx, r.db.Rebind(`UPDATE se_registry SET name = ?, description = ?, url = ?,
 		priority = ?, priority_explicit = ?, updated_at = ? WHERE element_id = ?`),
 		e.Name, e.Description, e.URL, e.Priority, boolInt(e.pinned), now.UnixMicro(), e.ElementID)
-	if isUniqueViolation(err) {
+	if sqldb.IsUniqueViolation(err) {
 		return errs.E(errs.Exist, errs.Msg("URL %s is already registered to another element", e.URL))
 	}
 	return affected(res, err, e.ElementID)
@@ -198,20 +195,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// isUniqueViolation reports whether err is a database's unique-constraint
-// violation.
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
-	}
-	var sqErr *sqlite.Error
-	if errors.As(err, &sqErr) {
-		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
 }
 
 // dbError classifies an unexpected database error. The database is a
