@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
+	"strings"
 
 	"github.com/artstore/artstore/internal/errs"
 )
@@ -79,3 +82,58 @@ func (c *Caller) Call(ctx context.Context, op, method, path string, in, out any)
 	}
 	return nil
 }
+
+// PostUpload streams a multipart/form-data upload to path: the fields first
+// (empty values left out), then the part "file" named filename with
+// contentType, holding content. The form is written through a pipe while
+// it is sent, so nothing is buffered; the JSON answer is decoded into out.
+// It returns only when the writer is done with content.
+func (c *Caller) PostUpload(ctx context.Context, op, path string, fields [][2]string, filename, contentType string, content io.Reader, out any) error {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(writeForm(mw, fields, filename, contentType, content))
+	}()
+	resp, err := c.Do(ctx, op, "POST", path, http.Header{"Content-Type": {mw.FormDataContentType()}}, pr)
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the server answered early
+	<-done
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return errs.E(op, errs.Unavailable, errs.Msg("decoding the answer: %v", err))
+	}
+	return nil
+}
+
+// writeForm writes an upload form: every field first, the file last, as
+// ReadUpload expects.
+func writeForm(mw *multipart.Writer, fields [][2]string, filename, contentType string, content io.Reader) error {
+	for _, f := range fields {
+		if f[1] == "" {
+			continue
+		}
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="`+quoteEscaper.Replace(filename)+`"`)
+	h.Set("Content-Type", contentType)
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(part, content); err != nil {
+		return err
+	}
+	return mw.Close()
+}
+
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)

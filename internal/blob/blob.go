@@ -128,3 +128,19 @@ func CheckRange(size, off, n int64) (int64, error) {
 	}
 	return n, nil
 }
+
+// ContextReader returns a reader of r that fails once ctx is done, so that
+// a backend stops writing an upload its caller abandoned.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return &ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -8,16 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/catalog"
-	"github.com/artstore/artstore/internal/errs"
 )
 
 // Client calls one ArtStore server.
@@ -43,38 +40,11 @@ type UploadOptions struct {
 
 // Upload streams size bytes of r as a file named name.
 func (c *Client) Upload(ctx context.Context, name string, r io.Reader, size int64, o UploadOptions) (*artstore.File, error) {
-	const op = "client.Upload"
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pw.CloseWithError(writeForm(mw, name, r, size, o))
-	}()
-	hdr := http.Header{"Content-Type": {mw.FormDataContentType()}}
-	resp, err := c.Do(ctx, op, "POST", "/api/v1/files/upload", hdr, pr)
-	pr.CloseWithError(io.ErrClosedPipe)
-	<-done
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var f artstore.File
-	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
-		return nil, errs.E(op, errs.Unavailable, err)
-	}
-	return &f, nil
-}
-
-func writeForm(mw *multipart.Writer, name string, r io.Reader, size int64, o UploadOptions) error {
-	fields := [][2]string{{"size", strconv.FormatInt(size, 10)}}
+	fields := [][2]string{{"size", strconv.FormatInt(size, 10)}, {"description", o.Description}}
 	if o.Permanent {
 		fields = append(fields, [2]string{"retention_policy", "permanent"})
 	} else if o.TTLDays > 0 {
 		fields = append(fields, [2]string{"ttl_days", strconv.Itoa(o.TTLDays)})
-	}
-	if o.Description != "" {
-		fields = append(fields, [2]string{"description", o.Description})
 	}
 	if o.Compress {
 		fields = append(fields, [2]string{"compress", "zstd"})
@@ -87,26 +57,11 @@ func writeForm(mw *multipart.Writer, name string, r io.Reader, size int64, o Upl
 		b, _ := json.Marshal(o.Metadata)
 		fields = append(fields, [2]string{"metadata", string(b)})
 	}
-	for _, f := range fields {
-		if err := mw.WriteField(f[0], f[1]); err != nil {
-			return err
-		}
+	var f artstore.File
+	if err := c.PostUpload(ctx, "client.Upload", "/api/v1/files/upload", fields, name, o.ContentType, r, &f); err != nil {
+		return nil, err
 	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name)))
-	ct := o.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	h.Set("Content-Type", ct)
-	part, err := mw.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(part, r); err != nil {
-		return err
-	}
-	return mw.Close()
+	return &f, nil
 }
 
 // Stat returns a file's metadata.

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
-	"github.com/artstore/artstore/internal/errs"
 )
 
 // Client is a remote storage element. It implements artstore.Element, so
@@ -44,40 +41,15 @@ func (c *Client) Info(ctx context.Context) (artstore.ElementInfo, error) {
 	return info, err
 }
 
-// Upload implements artstore.Element. It streams the content through a
-// pipe; nothing is buffered.
+// Upload implements artstore.Element. It streams the content; nothing is
+// buffered.
 func (c *Client) Upload(ctx context.Context, nf artstore.NewFile, content io.Reader) (*artstore.File, error) {
-	const op = "sehttp.Upload"
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pw.CloseWithError(writeUpload(mw, nf, content))
-	}()
-	hdr := http.Header{"Content-Type": {mw.FormDataContentType()}}
-	resp, err := c.Do(ctx, op, "POST", "/api/v1/files", hdr, pr)
-	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the server answered early
-	// The caller may reuse or close content once Upload returns, so the
-	// writer must be done with it.
-	<-done
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var f artstore.File
-	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
-		return nil, errs.E(op, errs.Internal, err)
-	}
-	return &f, nil
-}
-
-// writeUpload writes the form: every field first, the file last.
-func writeUpload(mw *multipart.Writer, nf artstore.NewFile, content io.Reader) error {
 	fields := [][2]string{
 		{"file_id", nf.FileID},
 		{"description", nf.Description},
 		{"retention_policy", string(nf.RetentionPolicy)},
+		{"compress", nf.Compression},
+		{"checksum", nf.ExpectChecksum},
 	}
 	if nf.Size >= 0 {
 		fields = append(fields, [2]string{"size", strconv.FormatInt(nf.Size, 10)})
@@ -85,52 +57,22 @@ func writeUpload(mw *multipart.Writer, nf artstore.NewFile, content io.Reader) e
 	if nf.ExpiresAt != nil {
 		fields = append(fields, [2]string{"expires_at", nf.ExpiresAt.UTC().Format(time.RFC3339Nano)})
 	}
-	if nf.Tags != nil {
-		b, _ := json.Marshal(nf.Tags)
-		fields = append(fields, [2]string{"tags", string(b)})
-	}
-	if nf.Metadata != nil {
-		b, _ := json.Marshal(nf.Metadata)
-		fields = append(fields, [2]string{"metadata", string(b)})
-	}
-	if nf.Compression != "" {
-		fields = append(fields, [2]string{"compress", nf.Compression})
-	}
-	if nf.ExpectChecksum != "" {
-		fields = append(fields, [2]string{"checksum", nf.ExpectChecksum})
-	}
-	if nf.Preserve != nil {
-		b, _ := json.Marshal(nf.Preserve)
-		fields = append(fields, [2]string{"preserve", string(b)})
-	}
-	for _, f := range fields {
-		if f[1] == "" {
-			continue
-		}
-		if err := mw.WriteField(f[0], f[1]); err != nil {
-			return err
+	for _, v := range []struct {
+		name string
+		set  bool
+		val  any
+	}{{"tags", nf.Tags != nil, nf.Tags}, {"metadata", nf.Metadata != nil, nf.Metadata}, {"preserve", nf.Preserve != nil, nf.Preserve}} {
+		if v.set {
+			b, _ := json.Marshal(v.val)
+			fields = append(fields, [2]string{v.name, string(b)})
 		}
 	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="file"; filename="`+escapeQuotes(nf.Filename)+`"`)
-	ct := nf.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
+	var f artstore.File
+	if err := c.PostUpload(ctx, "sehttp.Upload", "/api/v1/files", fields, nf.Filename, nf.ContentType, content, &f); err != nil {
+		return nil, err
 	}
-	h.Set("Content-Type", ct)
-	part, err := mw.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(part, content); err != nil {
-		return err
-	}
-	return mw.Close()
+	return &f, nil
 }
-
-var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
-
-func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 
 // Stat implements artstore.Element.
 func (c *Client) Stat(ctx context.Context, fileID string) (*artstore.File, error) {

@@ -50,7 +50,7 @@ func (b *Backend) PutWithOptions(ctx context.Context, key string, r io.Reader, s
 		}
 	}()
 
-	src := io.Reader(&ctxReader{ctx: ctx, r: r})
+	src := blob.ContextReader(ctx, r)
 	if size >= 0 {
 		// Read one byte beyond the announced size, enough to tell that
 		// the reader is too long without storing all of the excess.
@@ -216,20 +216,6 @@ func (b *Backend) mkdirAll(dir string) error {
 		}
 	}
 	return b.dirs.Sync(parent)
-}
-
-// ctxReader stops a copy when its context is cancelled, so that an abandoned
-// upload does not keep writing.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // countString describes how many bytes a reader gave, given that at most

@@ -50,7 +50,7 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, size int64) 
 	if err := blob.CheckKey(key); err != nil {
 		return 0, errs.E(op, err)
 	}
-	src := io.Reader(&ctxReader{ctx: ctx, r: r})
+	src := blob.ContextReader(ctx, r)
 	if size >= 0 {
 		// One byte beyond the announced size shows the reader is too
 		// long without buffering all of it.
@@ -135,17 +135,4 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(blob.Info) er
 		}
 	}
 	return nil
-}
-
-// ctxReader stops reading once its context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
