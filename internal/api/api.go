@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -201,4 +203,26 @@ func Reply(w http.ResponseWriter, r *http.Request, status int, v any, err error)
 	default:
 		WriteJSON(w, status, v)
 	}
+}
+
+// ListQuery reads the query string of a list route strictly: besides limit
+// and offset (see ParsePage) only the given names are allowed, each at
+// most once. A misspelt filter that was silently ignored would answer with
+// items the caller did not ask for, so anything else is Invalid.
+func ListQuery(r *http.Request, names ...string) (q url.Values, limit, offset int, err error) {
+	const op = "api.ListQuery"
+	q, err = url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("malformed query string: %v", err))
+	}
+	for k, v := range q {
+		if k != "limit" && k != "offset" && !slices.Contains(names, k) {
+			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("unknown query parameter %q", k))
+		}
+		if len(v) > 1 {
+			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("query parameter %q given more than once", k))
+		}
+	}
+	limit, offset, err = ParsePage(r)
+	return q, limit, offset, err
 }

@@ -59,32 +59,12 @@ func (l *Log) handleVerify(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, rep)
 }
 
-// listParams are the query parameters of GET /api/v1/audit.
-var listParams = map[string]bool{
-	"actor": true, "action": true, "target": true, "outcome": true,
-	"since": true, "until": true, "limit": true, "offset": true,
-}
-
-// parseFilter reads a Filter from the query string. It rejects what it does
-// not understand, because a misspelt filter that was silently ignored would
-// answer with records the caller did not ask for.
+// parseFilter reads a Filter from the query string of GET /api/v1/audit.
 func parseFilter(r *http.Request) (Filter, error) {
 	const op = "audit.parseFilter"
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, limit, offset, err := api.ListQuery(r, "actor", "action", "target", "outcome", "since", "until")
 	if err != nil {
-		return Filter{}, errs.E(op, errs.Invalid, errs.Msg("malformed query string: %v", err))
-	}
-	for k, v := range q {
-		if !listParams[k] {
-			return Filter{}, errs.E(op, errs.Invalid, errs.Msg("unknown query parameter %q", k))
-		}
-		if len(v) > 1 {
-			return Filter{}, errs.E(op, errs.Invalid, errs.Msg("query parameter %q given more than once", k))
-		}
-	}
-	limit, offset, err := api.ParsePage(r)
-	if err != nil {
-		return Filter{}, err
+		return Filter{}, errs.E(op, err)
 	}
 	f := Filter{
 		Actor:   q.Get("actor"),

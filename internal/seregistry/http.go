@@ -69,11 +69,6 @@ func (r *Registry) handleRegister(w http.ResponseWriter, req *http.Request) {
 	api.WriteJSON(w, http.StatusCreated, e)
 }
 
-// listParams are the query parameters of GET /api/v1/storage-elements.
-var listParams = map[string]bool{
-	"mode": true, "status": true, "backend": true, "q": true, "limit": true, "offset": true,
-}
-
 func (r *Registry) handleList(w http.ResponseWriter, req *http.Request) {
 	f, err := parseFilter(req)
 	if err != nil {
@@ -88,26 +83,11 @@ func (r *Registry) handleList(w http.ResponseWriter, req *http.Request) {
 	api.WriteJSON(w, http.StatusOK, p)
 }
 
-// parseFilter reads a Filter from the query string. It rejects what it does
-// not understand, because a misspelt filter that was silently ignored
-// would answer with elements the caller did not ask for.
+// parseFilter reads a Filter from the query string of the list route.
 func parseFilter(req *http.Request) (Filter, error) {
-	const op = "seregistry.parseFilter"
-	q, err := url.ParseQuery(req.URL.RawQuery)
+	q, limit, offset, err := api.ListQuery(req, "mode", "status", "backend", "q")
 	if err != nil {
-		return Filter{}, errs.E(op, errs.Invalid, errs.Msg("malformed query string: %v", err))
-	}
-	for k, v := range q {
-		if !listParams[k] {
-			return Filter{}, errs.E(op, errs.Invalid, errs.Msg("unknown query parameter %q", k))
-		}
-		if len(v) > 1 {
-			return Filter{}, errs.E(op, errs.Invalid, errs.Msg("query parameter %q given more than once", k))
-		}
-	}
-	limit, offset, err := api.ParsePage(req)
-	if err != nil {
-		return Filter{}, err
+		return Filter{}, errs.E("seregistry.parseFilter", err)
 	}
 	return Filter{
 		Mode:    q.Get("mode"),
