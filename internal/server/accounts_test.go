@@ -265,3 +265,15 @@ func TestKeyRotationUnderLoad(t *testing.T) {
 		t.Fatalf("rotation by a user: %d", r.StatusCode)
 	}
 }
+
+// TestBootstrapClientID: the bootstrap account's client id can be fixed by
+// configuration, so split deployments are provisioned with a known id.
+func TestBootstrapClientID(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.Auth.BootstrapClientID = "sa_provisioned-01" })
+	if c.ClientID != "sa_provisioned-01" {
+		t.Fatalf("bootstrap client id %q", c.ClientID)
+	}
+	if code, _ := tokenStatus(t, c, c.ClientID, c.ClientSecret); code != 200 {
+		t.Fatalf("token of the fixed id: %d", code)
+	}
+}

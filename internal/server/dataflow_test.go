@@ -444,3 +444,28 @@ func TestReconcile(t *testing.T) {
 		t.Fatalf("second reconciliation repaired %d", rep.Repaired)
 	}
 }
+
+// TestRegistryPriority: a priority an operator sets in the registry changes
+// where uploads go, within one poll.
+func TestRegistryPriority(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) {
+		cfg.RegistryPoll = config.Duration(100 * time.Millisecond)
+		cfg.Elements = []config.Element{
+			{ID: "edit-01", Mode: artstore.ModeEdit, Priority: 10},
+			{ID: "rw-a", Mode: artstore.ModeRW, Priority: 10},
+			{ID: "rw-b", Mode: artstore.ModeRW, Priority: 20},
+		}
+	})
+	tok := c.AdminToken()
+	perm := [2]string{"retention_policy", "permanent"}
+	if f := mustFile(t, ingestUpload(t, c, tok, "a.txt", "a", perm), 201); f.StorageElementID != "rw-a" {
+		t.Fatalf("before: %s", f.StorageElementID)
+	}
+	if r := c.Do("PUT", "/api/v1/storage-elements/rw-b", tok, "application/json", strings.NewReader(`{"priority":1}`), nil); r.StatusCode != 200 {
+		t.Fatalf("set priority: %d %s", r.StatusCode, r.Body)
+	}
+	eventually(t, "uploads to follow the registry's priority", func() bool {
+		r := ingestUpload(t, c, tok, "b.txt", "b", perm)
+		return r.StatusCode == 201 && mustFile(t, r, 201).StorageElementID == "rw-b"
+	})
+}
