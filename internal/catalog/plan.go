@@ -98,15 +98,11 @@ func (s *search) ftsWhere() (string, []any) {
 	return where, args
 }
 
-// order returns the ORDER BY clause. With indexed false,
+// order returns the ORDER BY clause of a sort by a key (ranked orders by
+// relevance). With indexed false,
 // on SQLite, it hides the sort column from the planner, so that it cannot
 // choose to walk the sort index.
 func (s *search) order(indexed bool) string {
-	if s.relevance {
-		// Only page, on PostgreSQL, orders this way, by the rank its
-		// subquery computes; on SQLite rankedFTS orders by relevance.
-		return "f.rank " + s.dir + relevanceTies
-	}
 	plus := ""
 	if !indexed && !s.pg {
 		plus = "+"

@@ -39,7 +39,8 @@ type Query struct {
 	Metadata map[string]string `json:"metadata"`
 	// SortBy is relevance, uploaded_at, filename or size. It defaults to
 	// relevance when Query has words, else to uploaded_at; relevance
-	// without words orders by uploaded_at.
+	// without words orders by uploaded_at. Relevance ranks matches in
+	// windows of RankWindow, the most recently catalogued first.
 	SortBy    string `json:"sort_by"`
 	SortOrder string `json:"sort_order"` // asc or desc; desc by default, asc for filename
 	Limit     int    `json:"limit"`      // 1 to MaxLimit; DefaultLimit when 0

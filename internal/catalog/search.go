@@ -38,25 +38,14 @@ func (c *Catalog) Search(ctx context.Context, q Query) (Result, error) {
 		total int64
 	)
 	if s.relevance {
-		// Ranking visits every match anyway, so the page query counts
-		// them too, sparing a second pass over the matches. Only a page
-		// past the end, which has no row to carry the count, needs a
-		// query of its own.
-		if s.pg {
-			ids, total, err = c.page(ctx, tx, s, q.Limit, q.Offset, -1)
-		} else {
-			ids, total, err = c.rankedFTS(ctx, tx, s, q.Limit, q.Offset)
-		}
-		if err == nil && len(ids) == 0 && q.Offset > 0 {
-			total, err = c.count(ctx, tx, s)
-		}
+		ids, total, err = c.ranked(ctx, tx, s, q.Limit, q.Offset)
 	} else {
-		// Otherwise the count comes first: a page past the end then
-		// needs no query, and how the page is best found depends on how
-		// many files match.
+		// The count comes first: a page past the end then needs no
+		// query, and how the page is best found depends on how many files
+		// match.
 		total, err = c.count(ctx, tx, s)
 		if err == nil && total > int64(q.Offset) {
-			ids, _, err = c.page(ctx, tx, s, q.Limit, q.Offset, total)
+			ids, err = c.page(ctx, tx, s, q.Limit, q.Offset, total)
 		}
 	}
 	if err != nil {
@@ -98,67 +87,28 @@ func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, erro
 	return n, err
 }
 
-// page returns the ids of one page of matches, in order. total is the
-// number of matches; when it is negative, the matches are counted along
-// with the page, and their number is returned.
-func (c *Catalog) page(ctx context.Context, tx *sql.Tx, s *search, limit, offset int, total int64) ([]int64, int64, error) {
+// page returns the ids of one page of matches in the order of a sort key.
+// total is the number of matches.
+func (c *Catalog) page(ctx context.Context, tx *sql.Tx, s *search, limit, offset int, total int64) ([]int64, error) {
 	var (
 		from        = "cat_files f"
 		where, args = s.where()
-		indexed     = true
-		columns     = "f.id"
-		counting    = total < 0
 	)
-	if counting {
-		columns += ", COUNT(*) OVER ()"
+	walk, err := c.walkSortIndex(ctx, tx, limit, offset, total)
+	if err != nil {
+		return nil, err
 	}
 	switch {
-	case s.relevance:
-		// Every match must be ranked; there is nothing to choose. The
-		// subquery ranks them and keeps only the columns the order needs,
-		// and OFFSET 0 keeps PostgreSQL from merging it into the outer
-		// query: else whole rows, tsvectors included, pass through the
-		// window that counts the matches, which then spills to disk for
-		// a common word.
-		from = "(SELECT f.id, ts_rank(f.tsv, CAST(? AS tsquery)) AS rank, f.uploaded_at, f.file_id FROM cat_files f WHERE " + where + " OFFSET 0) f"
-		args = append([]any{s.text}, args...)
+	case walk && !s.pg:
+		from = "cat_files f INDEXED BY " + s.sortIndex
+	case !walk && s.pg:
+		// OFFSET 0 keeps PostgreSQL from planning the matches with the
+		// LIMIT in mind, which would make it walk the sort index.
+		from = "(SELECT f.id, " + s.by + ", f.file_id FROM cat_files f WHERE " + where + " OFFSET 0) f"
 		where = "TRUE"
-	default:
-		walk, err := c.walkSortIndex(ctx, tx, limit, offset, total)
-		if err != nil {
-			return nil, 0, err
-		}
-		switch {
-		case walk && !s.pg:
-			from = "cat_files f INDEXED BY " + s.sortIndex
-		case !walk && s.pg:
-			// OFFSET 0 keeps PostgreSQL from planning the matches with
-			// the LIMIT in mind, which would make it walk the sort index.
-			from = "(SELECT f.id, " + s.by + ", f.file_id FROM cat_files f WHERE " + where + " OFFSET 0) f"
-			where = "TRUE"
-		}
-		indexed = walk
 	}
-	query := `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + s.order(indexed) + ` LIMIT ? OFFSET ?`
-	args = append(args, limit, offset)
-	rows, err := tx.QueryContext(ctx, c.q(query), args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		dest := []any{&id}
-		if counting {
-			dest = append(dest, &total)
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, 0, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, max(total, 0), rows.Err()
+	query := `SELECT f.id FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + s.order(walk) + ` LIMIT ? OFFSET ?`
+	return c.ids(ctx, tx, query, append(args, limit, offset)...)
 }
 
 // walkSortIndex decides how to find a page of matches: by walking the index

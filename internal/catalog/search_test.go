@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -301,6 +302,87 @@ func TestSearchTies(t *testing.T) {
 			}
 			if got := strings.Join(paged, ""); got != tc.want {
 				t.Errorf("%+v in pages of 2: got %s, want %s", tc.q, got, tc.want)
+			}
+		}
+	})
+}
+
+// TestRankWindows checks relevance over more matches than one window: the
+// most recently catalogued RankWindow matches come first, ranked, then the
+// next window; the pages of any size form one order without overlaps or
+// gaps, the total is exact, and a filter keeps its meaning.
+func TestRankWindows(t *testing.T) {
+	const n = catalog.RankWindow*2 + 500
+	dialects(t, func(t *testing.T, db *sqldb.DB) {
+		c := open(t, db)
+		var items []artstore.Change
+		for i := range n {
+			f := file(fmt.Sprintf("w%05d", i), "rw-1", 1)
+			f.OriginalFilename, f.Description = fmt.Sprintf("other-%d.txt", i), "alpha"
+			if i%7 == 0 {
+				// Better matches: the word in the name as well.
+				f.OriginalFilename = fmt.Sprintf("alpha-%d.txt", i)
+			}
+			if i%2 == 0 {
+				f.Tags = []string{"even"}
+			}
+			f.UploadedAt = t0.Add(time.Duration(i) * time.Minute)
+			items = append(items, created(int64(i+1), f))
+		}
+		mustApply(t, c, "rw-1", page("j", items...))
+
+		for _, tc := range []struct {
+			q    catalog.Query
+			want int
+		}{
+			{catalog.Query{Query: "alpha"}, n},
+			{catalog.Query{Query: "alpha", Tags: []string{"even"}}, (n + 1) / 2},
+		} {
+			all := search(t, c, func() catalog.Query { q := tc.q; q.Limit = catalog.MaxLimit; return q }())
+			if all.Total != int64(tc.want) || !all.HasMore {
+				t.Fatalf("%+v: total %d has_more %v, want %d and more", tc.q, all.Total, all.HasMore, tc.want)
+			}
+			// The first window is the newest RankWindow matches, the
+			// name matches among them first.
+			window := map[string]bool{}
+			for i, f := range all.Items {
+				window[f.FileID] = true
+				name := strings.HasPrefix(f.OriginalFilename, "alpha")
+				if i > 0 && name && !strings.HasPrefix(all.Items[i-1].OriginalFilename, "alpha") {
+					t.Fatalf("%+v: name match %s ranked after %s", tc.q, f.FileID, all.Items[i-1].FileID)
+				}
+			}
+			var got []string
+			for off := 0; off < tc.want+100; off += 333 {
+				q := tc.q
+				q.Limit, q.Offset = 333, off
+				r := search(t, c, q)
+				if r.Total != int64(tc.want) || r.HasMore != (off+333 < tc.want) {
+					t.Fatalf("%+v offset %d: total %d has_more %v", tc.q, off, r.Total, r.HasMore)
+				}
+				got = append(got, ids(r)...)
+			}
+			if len(got) != tc.want || len(slices.Compact(slices.Sorted(slices.Values(got)))) != tc.want {
+				t.Fatalf("%+v: pages of 333 give %d files, %d distinct, want %d", tc.q, len(got), len(slices.Compact(slices.Sorted(slices.Values(got)))), tc.want)
+			}
+			for i, id := range got[:len(all.Items)] {
+				if id != all.Items[i].FileID {
+					t.Fatalf("%+v: pages of 333 differ from one page at %d: %s, want %s", tc.q, i, id, all.Items[i].FileID)
+				}
+			}
+			for _, id := range got[len(all.Items):] {
+				if window[id] {
+					t.Fatalf("%+v: %s comes twice", tc.q, id)
+				}
+			}
+			// The newest matches make the first window: every file from
+			// the oldest in it on matches.
+			oldest := n - catalog.RankWindow*(n/tc.want)
+			for id := range window {
+				var i int
+				if _, err := fmt.Sscanf(id, "w%d", &i); err != nil || i < oldest {
+					t.Fatalf("%+v: file %s, older than w%05d, in the first window", tc.q, id, oldest)
+				}
 			}
 		}
 	})
