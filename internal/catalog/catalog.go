@@ -42,7 +42,11 @@ func Open(ctx context.Context, db *sqldb.DB) (*Catalog, error) {
 	if err := db.Migrate(ctx, fsys, "catalog_schema_version"); err != nil {
 		return nil, errs.E(op, err)
 	}
-	return &Catalog{db: db}, nil
+	c := &Catalog{db: db}
+	if err := c.reindex(ctx); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return c, nil
 }
 
 func (c *Catalog) q(s string) string { return c.db.Rebind(s) }

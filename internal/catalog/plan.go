@@ -9,7 +9,8 @@ import (
 // tags, metadata and description, in that order. SQLite passes the weights
 // to bm25, one per cat_fts column; PostgreSQL's ts_rank applies its default
 // weights to the A to D labels the tsvector carries for the same fields.
-const bm25 = "bm25(cat_fts, 10.0, 5.0, 2.0, 1.0)"
+// Filter terms (the last column of cat_fts) weigh nothing.
+const bm25 = "bm25(cat_fts, 10.0, 5.0, 2.0, 1.0, 0.0)"
 
 // relevanceTies orders equally relevant files: the newest first, whichever
 // way relevance runs.
@@ -23,8 +24,11 @@ const minTrigram = 3
 type search struct {
 	pg bool
 	// text is the full-text query in the dialect's syntax (an FTS5 query
-	// or a tsquery literal); nil when the query has no words.
+	// or a tsquery literal) of the query's words and filter terms; nil
+	// when it has neither.
 	text any
+	// words tells whether text holds words, not only filter terms.
+	words bool
 	// sets are subqueries that each yield the ids of the files meeting one
 	// condition on a side table (a tag, a metadata value, a filename
 	// substring on SQLite).
@@ -111,15 +115,17 @@ func (s *search) order(indexed bool) string {
 }
 
 // translate turns a normalised query into a search.
+//
+// Filters on tags and metadata always become filter terms of the full-text
+// index: several of them are then one intersection in the index. With
+// words, every filter that has a term becomes one, so that the index alone
+// finds the matches; without words, filters on the columns of cat_files
+// stay conditions there, where indexes in sort order serve them.
 func (c *Catalog) translate(q *Query) *search {
 	s := &search{pg: c.pg()}
-	if ws := queryWords(q.Query); len(ws) > 0 {
-		if s.pg {
-			s.text = tsQuery(ws)
-		} else {
-			s.text = ftsQuery(ws)
-		}
-	}
+	ws := queryWords(q.Query)
+	s.words = len(ws) > 0
+	var terms []string
 	cond := func(cond string, args ...any) {
 		s.conds = append(s.conds, cond)
 		s.args = append(s.args, args...)
@@ -127,6 +133,15 @@ func (c *Catalog) translate(q *Query) *search {
 	set := func(set string, args ...any) {
 		s.sets = append(s.sets, set)
 		s.setArgs = append(s.setArgs, args...)
+	}
+	// column filters on a column of cat_files: a term with words, else a
+	// condition.
+	column := func(kind, value, cnd string, args ...any) {
+		if s.words {
+			terms = append(terms, filterTerm(kind, value))
+		} else {
+			cond(cnd, args...)
+		}
 	}
 	if name := fold(q.Filename); name != "" {
 		switch {
@@ -142,30 +157,31 @@ func (c *Catalog) translate(q *Query) *search {
 		}
 	}
 	if q.FileExtension != "" {
-		cond("f.ext = ?", fold(strings.TrimPrefix(q.FileExtension, ".")))
+		ext := fold(strings.TrimPrefix(q.FileExtension, "."))
+		column(termExt, ext, "f.ext = ?", ext)
 	}
-	seen := map[string]bool{}
 	for _, t := range q.Tags {
-		if !seen[t] {
-			seen[t] = true
-			set("SELECT id FROM cat_tags WHERE tag = ?", t)
-		}
+		terms = append(terms, filterTerm(termTag, t))
 	}
 	for _, k := range sortedKeys(q.Metadata) {
-		set("SELECT id FROM cat_meta WHERE key = ? AND value = ?", k, q.Metadata[k])
+		terms = append(terms, metaTerm(k, q.Metadata[k]))
 	}
 	if q.UploadedBy != "" {
-		cond("f.uploaded_by = ?", q.UploadedBy)
+		column(termUploader, q.UploadedBy, "f.uploaded_by = ?", q.UploadedBy)
 	}
 	if ct := strings.ToLower(q.ContentType); ct != "" && ct != "*" && ct != "*/*" {
 		ct = strings.TrimSuffix(ct, "*")
-		if strings.HasSuffix(ct, "/") {
-			// A range rather than LIKE, so that an index serves it in both
-			// dialects: every type with the prefix sorts between "image/"
-			// and "image0", '0' being the byte after '/'.
+		switch {
+		case !strings.HasSuffix(ct, "/"):
+			column(termType, ct, "f.content_type = ?", ct)
+		case strings.IndexByte(ct, '/') == len(ct)-1:
+			// A major type such as "image/", which a term holds.
+			column(termMajorType, ct, "f.content_type >= ? AND f.content_type < ?", ct, ct[:len(ct)-1]+"0")
+		default:
+			// A range rather than LIKE, so that an index serves it in
+			// both dialects: every type with the prefix sorts between
+			// "a/b/" and "a/b0", '0' being the byte after '/'.
 			cond("f.content_type >= ? AND f.content_type < ?", ct, ct[:len(ct)-1]+"0")
-		} else {
-			cond("f.content_type = ?", ct)
 		}
 	}
 	if q.MinSize != nil {
@@ -181,10 +197,17 @@ func (c *Catalog) translate(q *Query) *search {
 		cond("f.uploaded_at < ?", nanos(*q.UploadedBefore))
 	}
 	if q.RetentionPolicy != "" {
-		cond("f.retention_policy = ?", q.RetentionPolicy)
+		column(termRetention, q.RetentionPolicy, "f.retention_policy = ?", q.RetentionPolicy)
 	}
 	if q.StorageElementID != "" {
-		cond("f.element_id = ?", q.StorageElementID)
+		column(termElement, q.StorageElementID, "f.element_id = ?", q.StorageElementID)
+	}
+	if s.words || len(terms) > 0 {
+		if s.pg {
+			s.text = tsSearch(ws, terms)
+		} else {
+			s.text = ftsSearch(ws, terms)
+		}
 	}
 
 	s.dir = "DESC"
@@ -192,7 +215,7 @@ func (c *Catalog) translate(q *Query) *search {
 		s.dir = "ASC"
 	}
 	switch {
-	case q.SortBy == SortRelevance && s.text != nil:
+	case q.SortBy == SortRelevance && s.words:
 		s.relevance = true
 	case q.SortBy == SortFilename:
 		s.by, s.sortIndex = "f.name_norm", "cat_files_name"

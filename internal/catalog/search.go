@@ -73,9 +73,11 @@ func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, erro
 	query := `SELECT COUNT(*) FROM cat_files f WHERE ` + where
 	switch {
 	case s.text == nil:
-	case !s.pg:
+	case !s.pg && (s.words || len(s.conds) == 0):
 		// The full-text index holds live files only, so SQLite counts
-		// the matches there without looking up a single file.
+		// the matches there without looking up a single file. Filter
+		// terms alone with conditions on cat_files are counted there
+		// instead, from the few files the terms find.
 		where, args = s.ftsWhere()
 		query = `SELECT COUNT(*) FROM cat_fts WHERE ` + where
 	case len(s.sets) == 0 && len(s.conds) == 0:

@@ -179,6 +179,17 @@ var searches = []struct {
 	{"words and policy", catalog.Query{Query: "finance", RetentionPolicy: "temporary"}, "c", false},
 	{"words, tag and uploader", catalog.Query{Query: "q1", Tags: []string{"photos"}, UploadedBy: "carol"}, "d", false},
 	{"words and filename", catalog.Query{Query: "quarterly", Filename: "diag"}, "e", false},
+	{"words and element", catalog.Query{Query: "finance", StorageElementID: "rw-1"}, "a", false},
+	{"words and metadata", catalog.Query{Query: "отчет", Metadata: map[string]string{"dept": "finance"}}, "c", false},
+	{"words and uploader", catalog.Query{Query: "q1", UploadedBy: "alice"}, "a", false},
+	{"words and content type", catalog.Query{Query: "notes", ContentType: "TEXT/PLAIN"}, "g", false},
+	{"words and exact content type", catalog.Query{Query: "menu", ContentType: "text/plain"}, "", false},
+	{"words and major type", catalog.Query{Query: "menu", ContentType: "text/*"}, "h", false},
+	{"words and a longer type prefix", catalog.Query{Query: "cv", ContentType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document/"}, "", false},
+	{"words and size", catalog.Query{Query: "quarterly", MinSize: i64(2000)}, "e", false},
+	{"words, tags and metadata", catalog.Query{Query: "revenue", Tags: []string{"finance", "q1"}, Metadata: map[string]string{"year": "2024"}}, "a", false},
+	{"tags and metadata", catalog.Query{Tags: []string{"finance"}, Metadata: map[string]string{"dept": "finance"}}, "ac", false},
+	{"tag and upload range", catalog.Query{Tags: []string{"q1"}, UploadedAfter: at(-3 * time.Hour)}, "a", false},
 
 	{"by filename", catalog.Query{SortBy: "filename"}, "fhegdabc", false},
 	{"by filename, descending", catalog.Query{SortBy: "filename", SortOrder: "desc"}, "cbadgehf", false},
@@ -384,6 +395,43 @@ func TestRankWindows(t *testing.T) {
 					t.Fatalf("%+v: file %s, older than w%05d, in the first window", tc.q, id, oldest)
 				}
 			}
+		}
+	})
+}
+
+// TestReindex checks that a catalog whose search entries were derived by
+// an older version derives them again when it opens.
+func TestReindex(t *testing.T) {
+	dialects(t, func(t *testing.T, db *sqldb.DB) {
+		c := fixture(t, db)
+		stale := []string{`UPDATE cat_index SET version = 1`, `INSERT INTO cat_fts (cat_fts) VALUES ('delete-all')`}
+		if db.Dialect == sqldb.Postgres {
+			stale[1] = `UPDATE cat_files SET tsv = NULL`
+		}
+		for _, stmt := range stale {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := ids(search(t, c, catalog.Query{Query: "quarterly"})); len(got) != 0 {
+			t.Fatalf("entries removed, yet the search finds %v", got)
+		}
+		c = open(t, db)
+		for _, tc := range []struct {
+			q    catalog.Query
+			want string
+		}{
+			{catalog.Query{Query: "quarterly"}, "ae"},
+			{catalog.Query{Query: "quarterly", FileExtension: "png"}, "e"},
+			{catalog.Query{Tags: []string{"finance"}}, "ac"},
+		} {
+			if got := strings.Join(ids(search(t, c, tc.q)), ""); got != tc.want {
+				t.Errorf("after reindex, %+v: got %q, want %q", tc.q, got, tc.want)
+			}
+		}
+		var version int
+		if err := db.QueryRowContext(ctx, `SELECT version FROM cat_index`).Scan(&version); err != nil || version != 2 {
+			t.Errorf("index version %d (%v), want 2", version, err)
 		}
 	})
 }

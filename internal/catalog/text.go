@@ -144,6 +144,9 @@ func sortedKeys[V any](m map[string]V) []string {
 // their weight.
 type fields struct {
 	name, tags, meta, body []string
+	// terms are the file's filter terms (see fileTerms); they carry no
+	// weight in ranking.
+	terms []string
 }
 
 func fileFields(f *artstore.File) fields {
@@ -200,8 +203,20 @@ func (x fields) tsvector() string {
 		b.WriteByte(':')
 		b.WriteString(strings.Join(byWord[w].pos, ","))
 	}
+	// Filter terms have no position, hence no weight; a tsvector keeps
+	// one of each.
+	for _, t := range x.terms {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(pgQuote(pgTermPrefix + t))
+	}
 	return b.String()
 }
+
+// pgTermPrefix starts every filter term in a tsvector, so that no query
+// word, made of letters and digits, can match one as a prefix.
+const pgTermPrefix = "#"
 
 // pgQuote quotes a lexeme for a tsvector or tsquery literal.
 func pgQuote(w string) string {
@@ -245,6 +260,40 @@ func tsQuery(ws []string) string {
 	parts := make([]string, len(ws))
 	for i, w := range ws {
 		parts[i] = pgQuote(w) + ":*"
+	}
+	return strings.Join(parts, " & ")
+}
+
+// textColumns are the columns of cat_fts that hold words, the ones a
+// full-text query searches; the facets column holds filter terms.
+const textColumns = "{name tags meta body}"
+
+// ftsSearch returns an FTS5 query for files with every word as a prefix of
+// one of their words and every filter term.
+func ftsSearch(ws, terms []string) string {
+	var parts []string
+	if len(ws) > 0 {
+		parts = append(parts, textColumns+" : ("+ftsQuery(ws)+")")
+	}
+	if len(terms) > 0 {
+		quoted := make([]string, len(terms))
+		for i, t := range terms {
+			quoted[i] = `"` + t + `"`
+		}
+		parts = append(parts, "facets : ("+strings.Join(quoted, " AND ")+")")
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// tsSearch returns a tsquery for files with every word as a prefix of one
+// of their words and every filter term.
+func tsSearch(ws, terms []string) string {
+	var parts []string
+	if len(ws) > 0 {
+		parts = append(parts, tsQuery(ws))
+	}
+	for _, t := range terms {
+		parts = append(parts, pgQuote(pgTermPrefix+t))
 	}
 	return strings.Join(parts, " & ")
 }

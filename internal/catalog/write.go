@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/sqldb"
 )
@@ -153,7 +154,9 @@ func (c *Catalog) columnValues(ch *change) []any {
 		strings.ToLower(clean(f.ContentType)), f.Size, clean(f.UploadedBy), nanos(f.UploadedAt),
 		clean(string(f.RetentionPolicy)), expires}
 	if c.pg() {
-		v = append(v, fileFields(f).tsvector())
+		x := fileFields(f)
+		x.terms = fileTerms(f, o.element)
+		v = append(v, x.tsvector())
 	}
 	return v
 }
@@ -260,9 +263,7 @@ func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change)
 			}
 		}
 		if !c.pg() {
-			x := fileFields(f)
-			text = append(text, []any{ch.id, strings.Join(x.name, " "), strings.Join(x.tags, " "),
-				strings.Join(x.meta, " "), strings.Join(x.body, " ")})
+			text = append(text, ftsRow(ch.id, f, ch.o.element))
 			names = append(names, []any{ch.id, fold(f.OriginalFilename)})
 		}
 	}
@@ -294,7 +295,7 @@ func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change)
 		{"INSERT INTO cat_tags (id, tag) VALUES ", "(?, ?)", tags},
 		{"INSERT INTO cat_meta (id, key, value) VALUES ", "(?, ?, ?)", meta},
 		{"INSERT INTO cat_docs (id, doc) VALUES ", "(?, ?)", docs},
-		{"INSERT INTO cat_fts (rowid, name, tags, meta, body) VALUES ", "(?, ?, ?, ?, ?)", text},
+		{ftsInsert, "(?, ?, ?, ?, ?, ?)", text},
 		{"INSERT INTO cat_names (rowid, name) VALUES ", "(?, ?)", names},
 	}
 	for _, in := range inserts {
@@ -303,4 +304,13 @@ func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change)
 		}
 	}
 	return nil
+}
+
+// ftsInsert and ftsRow write a live file's row of cat_fts on SQLite.
+const ftsInsert = "INSERT INTO cat_fts (rowid, name, tags, meta, body, facets) VALUES "
+
+func ftsRow(id int64, f *artstore.File, element string) []any {
+	x := fileFields(f)
+	return []any{id, strings.Join(x.name, " "), strings.Join(x.tags, " "),
+		strings.Join(x.meta, " "), strings.Join(x.body, " "), strings.Join(fileTerms(f, element), " ")}
 }
