@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 	"unicode/utf8"
@@ -47,14 +48,25 @@ type Query struct {
 	Offset    int    `json:"offset"`     // 0 to MaxOffset
 }
 
-// Result is a page of search results.
-type Result struct {
-	Items   []artstore.File `json:"items"`
-	Total   int64           `json:"total"` // every match, not just this page
-	Limit   int             `json:"limit"`
-	Offset  int             `json:"offset"`
-	HasMore bool            `json:"has_more"`
+// Page is a page of search results, each item a file's metadata.
+type Page[T any] struct {
+	Items []T `json:"items"`
+	// Total is the number of matches, not just this page's. It is exact
+	// up to CountLimit; beyond, TotalExact is false and Total is a lower
+	// bound: CountLimit, or more when the page itself shows more.
+	Total      int64 `json:"total"`
+	TotalExact bool  `json:"total_exact"`
+	Limit      int   `json:"limit"`
+	Offset     int   `json:"offset"`
+	HasMore    bool  `json:"has_more"` // a match follows this page
 }
+
+// Result is a page of files, as clients read it.
+type Result = Page[artstore.File]
+
+// RawResult is a page of files as the catalog stores them: each item the
+// JSON of an artstore.File, which a server can send on without decoding.
+type RawResult = Page[json.RawMessage]
 
 // The sort keys.
 const (
@@ -72,6 +84,10 @@ const (
 	MaxQueryLength = 1000 // characters of Query
 	MaxTags        = 20
 	MaxMetadata    = 20
+	// CountLimit is how many matches a search counts exactly. Counting
+	// costs a little per match, and on PostgreSQL a visit to each matching
+	// row; bounding it bounds the cost of a search for a common word.
+	CountLimit = 10_000
 )
 
 // Normalize fills in the defaults of q and checks it. Every problem is an

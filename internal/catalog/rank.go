@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 )
 
 // RankWindow is how many matches a search by relevance ranks together.
@@ -20,92 +19,97 @@ import (
 const RankWindow = 1000
 
 // ranked returns the ids of one page of full-text matches in order of
-// relevance, and the number of matches. The windows come first: when the
-// page reaches the last window, its size gives the number of matches, which
-// then needs no count of its own.
-func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, limit, offset int) ([]int64, int64, error) {
+// relevance, and the number of matches as count gives it. When the page
+// reaches the last window, that window's size gives the exact number of
+// matches, which then needs no count of its own.
+func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, limit, offset int) ([]int64, int64, bool, error) {
 	ids := make([]int64, 0, min(limit, RankWindow))
 	total := int64(-1)
 	for len(ids) < limit {
 		win := offset / RankWindow
-		matches, err := c.window(ctx, tx, s, win)
-		if err != nil {
-			return nil, 0, err
-		}
-		last := len(matches) < RankWindow
-		if last && (len(matches) > 0 || win == 0) {
-			total = int64(win*RankWindow + len(matches))
-		}
 		skip := offset - win*RankWindow
-		want := min(limit-len(ids), len(matches)-skip)
-		if want <= 0 {
-			break
+		rank := c.rankFTS
+		if s.pg {
+			rank = c.rankPG
 		}
-		page, err := c.rankWindow(ctx, tx, s, matches, want, skip)
+		page, n, err := rank(ctx, tx, s, win, limit-len(ids), skip)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
+		}
+		// n is the size of the window, known when the page has a match
+		// or the window is the first.
+		known := len(page) > 0 || (win == 0 && skip == 0)
+		if known && n < RankWindow {
+			total = int64(win*RankWindow + n)
 		}
 		ids = append(ids, page...)
 		offset += len(page)
-		if last || len(page) < want {
+		if !known || n < RankWindow {
 			break
 		}
 	}
-	if total < 0 {
-		n, err := c.count(ctx, tx, s)
-		if err != nil {
-			return nil, 0, err
-		}
-		total = n
+	if total >= 0 {
+		return ids, total, true, nil
 	}
-	return ids, total, nil
+	n, exact, err := c.count(ctx, tx, s)
+	return ids, n, exact, err
 }
 
-// window returns the ids of the matches in window win: matches newest
-// first, RankWindow to a window.
-func (c *Catalog) window(ctx context.Context, tx *sql.Tx, s *search, win int) ([]int64, error) {
-	var (
-		where, args = s.where()
-		query       = `SELECT f.id FROM cat_files f WHERE ` + where + ` ORDER BY f.id DESC`
-	)
-	if !s.pg {
-		where, args = s.ftsWhere()
-		query = `SELECT rowid FROM cat_fts WHERE ` + where + ` ORDER BY rowid DESC`
-	}
-	return c.ids(ctx, tx, query+` LIMIT ? OFFSET ?`, append(args, RankWindow, win*RankWindow)...)
-}
-
-// rankWindow returns the ids of limit matches from offset among the
-// matches of one window, ranked by relevance. Equally relevant files come
-// newest first, then in file id order. The window's ids stand in for the
-// search's conditions, which they already meet.
-func (c *Catalog) rankWindow(ctx context.Context, tx *sql.Tx, s *search, window []int64, limit, offset int) ([]int64, error) {
-	if s.pg {
-		// ts_rank is higher for better matches.
-		order := "DESC"
-		if s.dir == "ASC" {
-			order = "ASC"
-		}
-		return c.ids(ctx, tx, `SELECT f.id FROM cat_files f WHERE f.id = ANY($1)
-			ORDER BY ts_rank(f.tsv, CAST($2 AS tsquery)) `+order+relevanceTies+` LIMIT $3 OFFSET $4`,
-			window, s.text, limit, offset)
-	}
-	// bm25 is lower for better matches. The bounds on the rowid let FTS5
-	// visit the window's stretch of matches only.
+// rankFTS returns, on SQLite, limit matches from offset in window win
+// ranked by relevance, and the number of matches in the window (0 when it
+// returns none). One statement finds the window's matches and ranks them,
+// so FTS5 computes bm25 for those matches only. Equally relevant files come
+// newest first, then in file id order.
+func (c *Catalog) rankFTS(ctx context.Context, tx *sql.Tx, s *search, win, limit, offset int) ([]int64, int, error) {
+	// bm25 is lower for better matches.
 	order := "ASC"
 	if s.dir == "ASC" {
 		order = "DESC"
 	}
-	list, err := json.Marshal(window)
-	if err != nil {
-		return nil, err
-	}
-	return c.ids(ctx, tx, `SELECT m.id FROM (SELECT rowid AS id, `+bm25+` AS r FROM cat_fts
-		WHERE cat_fts MATCH ? AND cat_fts.rowid >= ? AND cat_fts.rowid <= ?
-		AND +cat_fts.rowid IN (SELECT value FROM json_each(?))) m
+	where, args := s.ftsWhere()
+	query := `SELECT m.id, COUNT(*) OVER () FROM (SELECT rowid AS id, ` + bm25 + ` AS r FROM cat_fts
+		WHERE ` + where + ` ORDER BY rowid DESC LIMIT ? OFFSET ?) m
 		CROSS JOIN cat_files f WHERE f.id = m.id
-		ORDER BY m.r `+order+relevanceTies+` LIMIT ? OFFSET ?`,
-		s.text, window[len(window)-1], window[0], string(list), limit, offset)
+		ORDER BY m.r ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
+	args = append(args, RankWindow, win*RankWindow, limit, offset)
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var (
+		ids []int64
+		n   int
+	)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, 0, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, n, rows.Err()
+}
+
+// rankPG returns, on PostgreSQL, what rankFTS does. The window's ids come
+// first, found by whichever plan suits the words; ts_rank then reads those
+// files only, by primary key.
+func (c *Catalog) rankPG(ctx context.Context, tx *sql.Tx, s *search, win, limit, offset int) ([]int64, int, error) {
+	where, args := s.where()
+	window, err := c.ids(ctx, tx, `SELECT f.id FROM cat_files f WHERE `+where+` ORDER BY f.id DESC LIMIT ? OFFSET ?`,
+		append(args, RankWindow, win*RankWindow)...)
+	if err != nil || offset >= len(window) {
+		return nil, len(window), err
+	}
+	// ts_rank is higher for better matches.
+	order := "DESC"
+	if s.dir == "ASC" {
+		order = "ASC"
+	}
+	ids, err := c.ids(ctx, tx, `SELECT f.id FROM cat_files f WHERE f.id = ANY($1)
+		ORDER BY ts_rank(f.tsv, CAST($2 AS tsquery)) `+order+relevanceTies+` LIMIT $3 OFFSET $4`,
+		window, s.text, limit, offset)
+	return ids, len(window), err
 }
 
 // ids runs a query that yields ids, and returns them in order.

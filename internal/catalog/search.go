@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
@@ -11,14 +12,30 @@ import (
 // Search returns a page of the live files that match q, and how many match
 // in all.
 func (c *Catalog) Search(ctx context.Context, q Query) (Result, error) {
+	raw, err := c.SearchRaw(ctx, q)
+	if err != nil {
+		return Result{}, err
+	}
+	items := make([]artstore.File, len(raw.Items))
+	for i, doc := range raw.Items {
+		if err := json.Unmarshal(doc, &items[i]); err != nil {
+			return Result{}, errs.E("catalog.Search", errs.Internal, err)
+		}
+	}
+	return Result{Items: items, Total: raw.Total, TotalExact: raw.TotalExact,
+		Limit: raw.Limit, Offset: raw.Offset, HasMore: raw.HasMore}, nil
+}
+
+// SearchRaw is Search with each file as the JSON the catalog stores.
+func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 	const op = "catalog.Search"
 	if err := q.Normalize(); err != nil {
-		return Result{}, errs.E(op, err)
+		return RawResult{}, errs.E(op, err)
 	}
 	s := c.translate(&q)
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
-		return Result{}, dbErr(op, err)
+		return RawResult{}, dbErr(op, err)
 	}
 	defer conn.Close()
 	// Read in one snapshot, so that the total, the page and the documents
@@ -29,48 +46,67 @@ func (c *Catalog) Search(ctx context.Context, q Query) (Result, error) {
 	}
 	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
-		return Result{}, dbErr(op, err)
+		return RawResult{}, dbErr(op, err)
 	}
 	defer tx.Rollback()
 
 	var (
 		ids   []int64
 		total int64
+		exact bool
 	)
+	// One more than the page is read, to learn whether a match follows.
 	if s.relevance {
-		ids, total, err = c.ranked(ctx, tx, s, q.Limit, q.Offset)
+		ids, total, exact, err = c.ranked(ctx, tx, s, q.Limit+1, q.Offset)
 	} else {
 		// The count comes first: a page past the end then needs no
 		// query, and how the page is best found depends on how many files
 		// match.
-		total, err = c.count(ctx, tx, s)
-		if err == nil && total > int64(q.Offset) {
-			ids, err = c.page(ctx, tx, s, q.Limit, q.Offset, total)
+		total, exact, err = c.count(ctx, tx, s)
+		if err == nil && (total > int64(q.Offset) || !exact) {
+			ids, err = c.page(ctx, tx, s, q.Limit+1, q.Offset, total)
 		}
 	}
 	if err != nil {
-		return Result{}, dbErr(op, err)
+		return RawResult{}, dbErr(op, err)
+	}
+	more := len(ids) > q.Limit
+	ids = ids[:min(len(ids), q.Limit)]
+	if !exact {
+		// The page may tell more than the capped count.
+		seen := int64(q.Offset) + int64(len(ids))
+		switch {
+		case !more && len(ids) > 0:
+			total, exact = seen, true
+		case more:
+			total = max(total, seen+1)
+		}
 	}
 	items, err := c.docs(ctx, tx, ids)
 	if err != nil {
-		return Result{}, dbErr(op, err)
+		return RawResult{}, dbErr(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Result{}, dbErr(op, err)
+		return RawResult{}, dbErr(op, err)
 	}
-	return Result{
-		Items:   items,
-		Total:   total,
-		Limit:   q.Limit,
-		Offset:  q.Offset,
-		HasMore: int64(q.Offset)+int64(len(items)) < total,
+	return RawResult{
+		Items:      items,
+		Total:      total,
+		TotalExact: exact,
+		Limit:      q.Limit,
+		Offset:     q.Offset,
+		HasMore:    more,
 	}, nil
 }
 
-// count returns the number of matches.
-func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, error) {
+// countLimit is CountLimit, which tests lower.
+var countLimit = CountLimit
+
+// count returns the number of matches up to CountLimit, and whether that
+// is all of them.
+func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, bool, error) {
 	where, args := s.where()
-	query := `SELECT COUNT(*) FROM cat_files f WHERE ` + where
+	matches := `SELECT 1 FROM cat_files f WHERE ` + where
 	switch {
 	case s.text == nil:
 	case !s.pg && (s.words || len(s.conds) == 0):
@@ -79,14 +115,15 @@ func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, erro
 		// terms alone with conditions on cat_files are counted there
 		// instead, from the few files the terms find.
 		where, args = s.ftsWhere()
-		query = `SELECT COUNT(*) FROM cat_fts WHERE ` + where
-	case len(s.sets) == 0 && len(s.conds) == 0:
+		matches = `SELECT 1 FROM cat_fts WHERE ` + where
+	case s.pg && len(s.sets) == 0 && len(s.conds) == 0:
 		// Tombstones have no words, so they need no testing.
-		query, args = `SELECT COUNT(*) FROM cat_files f WHERE f.tsv @@ CAST(? AS tsquery)`, []any{s.text}
+		matches, args = `SELECT 1 FROM cat_files f WHERE f.tsv @@ CAST(? AS tsquery)`, []any{s.text}
 	}
 	var n int64
-	err := tx.QueryRowContext(ctx, c.q(query), args...).Scan(&n)
-	return n, err
+	limit := int64(countLimit)
+	err := tx.QueryRowContext(ctx, c.q(`SELECT COUNT(*) FROM (`+matches+` LIMIT ?) m`), append(args, limit+1)...).Scan(&n)
+	return min(n, limit), n <= limit, err
 }
 
 // page returns the ids of one page of matches in the order of a sort key.
@@ -132,9 +169,10 @@ func (c *Catalog) walkSortIndex(ctx context.Context, tx *sql.Tx, limit, offset i
 	return walked < collectCost*float64(total), nil
 }
 
-// docs returns the files with the given ids, in that order.
-func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]artstore.File, error) {
-	items := make([]artstore.File, 0, len(ids))
+// docs returns the stored JSON of the files with the given ids, in that
+// order.
+func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]json.RawMessage, error) {
+	items := make([]json.RawMessage, 0, len(ids))
 	if len(ids) == 0 {
 		return items, nil
 	}
@@ -147,11 +185,11 @@ func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]artstore
 		return nil, err
 	}
 	defer rows.Close()
-	byID := make(map[int64]string, len(ids))
+	byID := make(map[int64]json.RawMessage, len(ids))
 	for rows.Next() {
 		var (
 			id  int64
-			doc string
+			doc []byte
 		)
 		if err := rows.Scan(&id, &doc); err != nil {
 			return nil, err
@@ -162,11 +200,11 @@ func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]artstore
 		return nil, err
 	}
 	for _, id := range ids {
-		f, err := decodeDoc("catalog.Search", byID[id])
-		if err != nil {
-			return nil, err
+		doc := byID[id]
+		if !json.Valid(doc) {
+			return nil, errs.E("catalog.Search", errs.Internal, errs.Msg("file %d has no valid stored document", id))
 		}
-		items = append(items, *f)
+		items = append(items, doc)
 	}
 	return items, nil
 }

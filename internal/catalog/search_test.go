@@ -435,3 +435,33 @@ func TestReindex(t *testing.T) {
 		}
 	})
 }
+
+// TestCountLimit checks totals beyond the count limit: a lower bound that
+// the page itself can raise, exact again once a page reaches the end, and
+// has_more exact throughout.
+func TestCountLimit(t *testing.T) {
+	dialects(t, func(t *testing.T, db *sqldb.DB) {
+		c := fixture(t, db)
+		defer catalog.SetCountLimit(5)()
+		for _, tc := range []struct {
+			q           catalog.Query
+			want        string
+			total       int64
+			exact, more bool
+		}{
+			{catalog.Query{Limit: 3}, "abc", 5, false, true},
+			{catalog.Query{Limit: 3, Offset: 3}, "def", 7, false, true},
+			{catalog.Query{Limit: 3, Offset: 6}, "gh", 8, true, false},
+			{catalog.Query{Limit: 3, Offset: 9}, "", 5, false, false},
+			{catalog.Query{Limit: 10}, "abcdefgh", 8, true, false},
+			{catalog.Query{Query: "quarterly", Limit: 1}, "a", 2, true, true},
+			{catalog.Query{Tags: []string{"finance"}}, "ac", 2, true, false},
+		} {
+			r := search(t, c, tc.q)
+			if got := strings.Join(ids(r), ""); got != tc.want || r.Total != tc.total || r.TotalExact != tc.exact || r.HasMore != tc.more {
+				t.Errorf("%+v: got %q total %d exact %v has_more %v, want %q %d %v %v",
+					tc.q, got, r.Total, r.TotalExact, r.HasMore, tc.want, tc.total, tc.exact, tc.more)
+			}
+		}
+	})
+}

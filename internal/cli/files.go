@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -304,7 +305,11 @@ func newSearch(cf *clientFlags, stdout io.Writer) *cobra.Command {
 			}
 			printFiles(stdout, res.Items)
 			if res.HasMore {
-				fmt.Fprintf(stdout, "(%d of %d; use --offset for more)\n", len(res.Items), res.Total)
+				total := strconv.FormatInt(res.Total, 10)
+				if !res.TotalExact {
+					total = "at least " + total
+				}
+				fmt.Fprintf(stdout, "(%d of %s; use --offset for more)\n", len(res.Items), total)
 			}
 			return nil
 		},

@@ -26,7 +26,7 @@ import (
 // Catalog is what the query service reads.
 type Catalog interface {
 	Get(ctx context.Context, fileID string) (*artstore.File, error)
-	Search(ctx context.Context, q catalog.Query) (catalog.Result, error)
+	SearchRaw(ctx context.Context, q catalog.Query) (catalog.RawResult, error)
 }
 
 // Service is the query service.
@@ -103,7 +103,7 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
-	res, err := s.cat.Search(r.Context(), q)
+	res, err := s.cat.SearchRaw(r.Context(), q)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
