@@ -29,7 +29,8 @@ var migrations embed.FS
 // Catalog is the file catalog on one database. It is safe for concurrent
 // use.
 type Catalog struct {
-	db *sqldb.DB
+	db    *sqldb.DB
+	stmts *stmts // nil on PostgreSQL
 }
 
 // Open migrates the catalog's tables in db and returns the catalog.
@@ -43,6 +44,9 @@ func Open(ctx context.Context, db *sqldb.DB) (*Catalog, error) {
 		return nil, errs.E(op, err)
 	}
 	c := &Catalog{db: db}
+	if db.Dialect == sqldb.SQLite {
+		c.stmts = newStmts(db.DB)
+	}
 	if err := c.reindex(ctx); err != nil {
 		return nil, dbErr(op, err)
 	}

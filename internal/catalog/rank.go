@@ -16,7 +16,7 @@ import (
 // on. A search with fewer matches than RankWindow is ranked whole, and the
 // cost of any page stays bounded whatever the number of files. The order is
 // a total one, the same for every page, so pages never overlap or skip.
-const RankWindow = 1000
+const RankWindow = 500
 
 // ranked returns the ids of one page of full-text matches in order of
 // relevance, and the number of matches as count gives it. When the page
@@ -71,8 +71,29 @@ func (c *Catalog) rankFTS(ctx context.Context, tx *sql.Tx, s *search, win, limit
 		WHERE ` + where + ` ORDER BY rowid DESC LIMIT ? OFFSET ?) m
 		CROSS JOIN cat_files f WHERE f.id = m.id
 		ORDER BY m.r ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
-	args = append(args, RankWindow, win*RankWindow, limit, offset)
-	rows, err := tx.QueryContext(ctx, query, args...)
+	return c.rankedIDs(ctx, tx, query, append(args, RankWindow, win*RankWindow, limit, offset)...)
+}
+
+// rankPG returns, on PostgreSQL, what rankFTS does, in one statement as
+// well: the subquery finds the window's matches by whichever plan suits
+// the words, and ts_rank then reads the tsvectors of those rows only.
+func (c *Catalog) rankPG(ctx context.Context, tx *sql.Tx, s *search, win, limit, offset int) ([]int64, int, error) {
+	// ts_rank is higher for better matches.
+	order := "DESC"
+	if s.dir == "ASC" {
+		order = "ASC"
+	}
+	where, args := s.where()
+	query := `SELECT f.id, COUNT(*) OVER () FROM (SELECT f.id, f.tsv, f.uploaded_at, f.file_id FROM cat_files f
+		WHERE ` + where + ` ORDER BY f.id DESC LIMIT ? OFFSET ?) f
+		ORDER BY ts_rank(f.tsv, CAST(? AS tsquery)) ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
+	return c.rankedIDs(ctx, tx, c.q(query), append(args, RankWindow, win*RankWindow, s.text, limit, offset)...)
+}
+
+// rankedIDs runs a query that yields ids and the size of their window,
+// and returns both (0 when it yields nothing).
+func (c *Catalog) rankedIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, int, error) {
+	rows, err := c.stmts.query(ctx, tx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -91,30 +112,9 @@ func (c *Catalog) rankFTS(ctx context.Context, tx *sql.Tx, s *search, win, limit
 	return ids, n, rows.Err()
 }
 
-// rankPG returns, on PostgreSQL, what rankFTS does. The window's ids come
-// first, found by whichever plan suits the words; ts_rank then reads those
-// files only, by primary key.
-func (c *Catalog) rankPG(ctx context.Context, tx *sql.Tx, s *search, win, limit, offset int) ([]int64, int, error) {
-	where, args := s.where()
-	window, err := c.ids(ctx, tx, `SELECT f.id FROM cat_files f WHERE `+where+` ORDER BY f.id DESC LIMIT ? OFFSET ?`,
-		append(args, RankWindow, win*RankWindow)...)
-	if err != nil || offset >= len(window) {
-		return nil, len(window), err
-	}
-	// ts_rank is higher for better matches.
-	order := "DESC"
-	if s.dir == "ASC" {
-		order = "ASC"
-	}
-	ids, err := c.ids(ctx, tx, `SELECT f.id FROM cat_files f WHERE f.id = ANY($1)
-		ORDER BY ts_rank(f.tsv, CAST($2 AS tsquery)) `+order+relevanceTies+` LIMIT $3 OFFSET $4`,
-		window, s.text, limit, offset)
-	return ids, len(window), err
-}
-
 // ids runs a query that yields ids, and returns them in order.
 func (c *Catalog) ids(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, c.q(query), args...)
+	rows, err := c.stmts.query(ctx, tx, c.q(query), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, bool
 	}
 	var n int64
 	limit := int64(countLimit)
-	err := tx.QueryRowContext(ctx, c.q(`SELECT COUNT(*) FROM (`+matches+` LIMIT ?) m`), append(args, limit+1)...).Scan(&n)
+	err := c.stmts.queryRow(ctx, tx, c.q(`SELECT COUNT(*) FROM (`+matches+` LIMIT ?) m`), append(args, limit+1)...).Scan(&n)
 	return min(n, limit), n <= limit, err
 }
 
@@ -162,7 +162,7 @@ func (c *Catalog) page(ctx context.Context, tx *sql.Tx, s *search, limit, offset
 func (c *Catalog) walkSortIndex(ctx context.Context, tx *sql.Tx, limit, offset int, total int64) (bool, error) {
 	const collectCost = 4 // the cost of collecting a match, in walked entries
 	var files int64       // tombstones included; the estimate need not be exact
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM cat_files`).Scan(&files); err != nil {
+	if err := c.stmts.queryRow(ctx, tx, `SELECT COALESCE(MAX(id), 0) FROM cat_files`).Scan(&files); err != nil {
 		return false, err
 	}
 	walked := float64(offset+limit) * float64(files) / float64(total)
@@ -176,11 +176,20 @@ func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]json.Raw
 	if len(ids) == 0 {
 		return items, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	// One statement text whatever the number of ids, so that it is
+	// prepared once.
+	var (
+		query     = `SELECT id, doc FROM cat_docs WHERE id = ANY($1)`
+		arg   any = ids
+	)
+	if !c.pg() {
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		query, arg = `SELECT id, doc FROM cat_docs WHERE id IN (SELECT value FROM json_each(?))`, string(list)
 	}
-	rows, err := tx.QueryContext(ctx, c.q(`SELECT id, doc FROM cat_docs WHERE id IN (`+placeholders(len(ids))+`)`), args...)
+	rows, err := c.stmts.query(ctx, tx, query, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +209,10 @@ func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]json.Raw
 		return nil, err
 	}
 	for _, id := range ids {
+		// The documents were written by json.Marshal; a missing or
+		// truncated one must not make the answer invalid JSON.
 		doc := byID[id]
-		if !json.Valid(doc) {
+		if len(doc) < 2 || doc[0] != '{' || doc[len(doc)-1] != '}' {
 			return nil, errs.E("catalog.Search", errs.Internal, errs.Msg("file %d has no valid stored document", id))
 		}
 		items = append(items, doc)

@@ -349,7 +349,7 @@ func TestRankWindows(t *testing.T) {
 			{catalog.Query{Query: "alpha"}, n},
 			{catalog.Query{Query: "alpha", Tags: []string{"even"}}, (n + 1) / 2},
 		} {
-			all := search(t, c, func() catalog.Query { q := tc.q; q.Limit = catalog.MaxLimit; return q }())
+			all := search(t, c, func() catalog.Query { q := tc.q; q.Limit = catalog.RankWindow; return q }())
 			if all.Total != int64(tc.want) || !all.HasMore {
 				t.Fatalf("%+v: total %d has_more %v, want %d and more", tc.q, all.Total, all.HasMore, tc.want)
 			}
