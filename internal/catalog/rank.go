@@ -23,15 +23,15 @@ const RankWindow = 500
 // reaches the last window, that window's size gives the exact number of
 // matches, which then needs no count of its own.
 func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, limit, offset int) ([]int64, int64, bool, error) {
+	rank := c.rankFTS
+	if s.pg {
+		rank = c.rankPG
+	}
 	ids := make([]int64, 0, min(limit, RankWindow))
 	total := int64(-1)
 	for len(ids) < limit {
 		win := offset / RankWindow
 		skip := offset - win*RankWindow
-		rank := c.rankFTS
-		if s.pg {
-			rank = c.rankPG
-		}
 		page, n, err := rank(ctx, tx, s, win, limit-len(ids), skip)
 		if err != nil {
 			return nil, 0, false, err
@@ -71,7 +71,9 @@ func (c *Catalog) rankFTS(ctx context.Context, tx *sql.Tx, s *search, win, limit
 		WHERE ` + where + ` ORDER BY rowid DESC LIMIT ? OFFSET ?) m
 		CROSS JOIN cat_files f WHERE f.id = m.id
 		ORDER BY m.r ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
-	return c.rankedIDs(ctx, tx, query, append(args, RankWindow, win*RankWindow, limit, offset)...)
+	var n int
+	ids, err := c.ids(ctx, tx, &n, query, append(args, RankWindow, win*RankWindow, limit, offset)...)
+	return ids, n, err
 }
 
 // rankPG returns, on PostgreSQL, what rankFTS does, in one statement as
@@ -87,45 +89,28 @@ func (c *Catalog) rankPG(ctx context.Context, tx *sql.Tx, s *search, win, limit,
 	query := `SELECT f.id, COUNT(*) OVER () FROM (SELECT f.id, f.tsv, f.uploaded_at, f.file_id FROM cat_files f
 		WHERE ` + where + ` ORDER BY f.id DESC LIMIT ? OFFSET ?) f
 		ORDER BY ts_rank(f.tsv, CAST(? AS tsquery)) ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
-	return c.rankedIDs(ctx, tx, c.q(query), append(args, RankWindow, win*RankWindow, s.text, limit, offset)...)
+	var n int
+	ids, err := c.ids(ctx, tx, &n, query, append(args, RankWindow, win*RankWindow, s.text, limit, offset)...)
+	return ids, n, err
 }
 
-// rankedIDs runs a query that yields ids and the size of their window,
-// and returns both (0 when it yields nothing).
-func (c *Catalog) rankedIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, int, error) {
-	rows, err := c.stmts.query(ctx, tx, query, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var (
-		ids []int64
-		n   int
-	)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, 0, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, n, rows.Err()
-}
-
-// ids runs a query that yields ids, and returns them in order.
-func (c *Catalog) ids(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
-	rows, err := c.stmts.query(ctx, tx, c.q(query), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// ids runs a search's query that yields ids in order and returns them.
+// With window set, the query yields the size of their window in a second
+// column, which ids stores there (0 when the query yields nothing).
+func (c *Catalog) ids(ctx context.Context, tx *sql.Tx, window *int, query string, args ...any) ([]int64, error) {
 	var ids []int64
-	for rows.Next() {
+	rows, err := c.stmts.query(ctx, tx, c.q(query), args...)
+	err = eachRow(rows, err, func(r *sql.Rows) error {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+		dest := []any{&id}
+		if window != nil {
+			dest = append(dest, window)
+		}
+		if err := r.Scan(dest...); err != nil {
+			return err
 		}
 		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+		return nil
+	})
+	return ids, err
 }

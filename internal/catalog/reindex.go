@@ -58,61 +58,35 @@ func (c *Catalog) reindex(ctx context.Context) error {
 // reindexPage rewrites the search entries of up to reindexPage live files
 // with ids above after, and returns how many it read and the last id.
 func (c *Catalog) reindexPage(ctx context.Context, tx *sql.Tx, after int64) (int, int64, error) {
-	rows, err := tx.QueryContext(ctx, c.q(`SELECT f.id, f.element_id, d.doc FROM cat_files f JOIN cat_docs d ON d.id = f.id
-		WHERE f.deleted = 0 AND f.id > ? ORDER BY f.id LIMIT ?`), after, reindexPage)
+	var entries [][]any
+	last := after
+	err := queryEach(ctx, tx, c.q(`SELECT f.id, f.element_id, d.doc FROM cat_files f JOIN cat_docs d ON d.id = f.id
+		WHERE f.deleted = 0 AND f.id > ? ORDER BY f.id LIMIT ?`), []any{after, reindexPage}, func(r *sql.Rows) error {
+		var element, doc string
+		if err := r.Scan(&last, &element, &doc); err != nil {
+			return err
+		}
+		f, err := decodeDoc("catalog.reindex", doc)
+		if err != nil {
+			return err
+		}
+		if c.pg() {
+			entries = append(entries, []any{last, tsvectorOf(f, element)})
+		} else {
+			entries = append(entries, ftsRow(last, f, element))
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, 0, err
 	}
-	type entry struct {
-		id      int64
-		element string
-		doc     string
-	}
-	var page []entry
-	for rows.Next() {
-		var e entry
-		if err := rows.Scan(&e.id, &e.element, &e.doc); err != nil {
-			rows.Close()
-			return 0, 0, err
-		}
-		page = append(page, e)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, 0, err
-	}
-	if err := rows.Err(); err != nil {
-		return 0, 0, err
-	}
-	if len(page) == 0 {
-		return 0, after, nil
-	}
-	var (
-		text [][]any
-		stmt *sql.Stmt
-	)
+	head, tmpl, tail := ftsInsert, "(?, ?, ?, ?, ?, ?)", ""
 	if c.pg() {
-		if stmt, err = tx.PrepareContext(ctx, `UPDATE cat_files SET tsv = CAST($1 AS tsvector) WHERE id = $2`); err != nil {
-			return 0, 0, err
-		}
-		defer stmt.Close()
+		head, tmpl, tail = `UPDATE cat_files AS f SET tsv = CAST(v.tsv AS tsvector) FROM (VALUES `,
+			`(CAST(? AS BIGINT), ?)`, `) AS v (id, tsv) WHERE f.id = v.id`
 	}
-	for _, e := range page {
-		f, err := decodeDoc("catalog.reindex", e.doc)
-		if err != nil {
-			return 0, 0, err
-		}
-		if !c.pg() {
-			text = append(text, ftsRow(e.id, f, e.element))
-			continue
-		}
-		x := fileFields(f)
-		x.terms = fileTerms(f, e.element)
-		if _, err := stmt.ExecContext(ctx, x.tsvector(), e.id); err != nil {
-			return 0, 0, err
-		}
-	}
-	if err := c.insertRows(ctx, tx, ftsInsert, "(?, ?, ?, ?, ?, ?)", "", text, nil); err != nil {
+	if err := c.insertRows(ctx, tx, head, tmpl, tail, entries, nil); err != nil {
 		return 0, 0, err
 	}
-	return len(page), page[len(page)-1].id, nil
+	return len(entries), last, nil
 }

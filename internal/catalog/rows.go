@@ -27,8 +27,8 @@ func (c *Catalog) deleteIDs(ctx context.Context, tx *sql.Tx, head string, ids []
 	return nil
 }
 
-// insertRows inserts rows with multi-row statements head + tmpl, tmpl, … +
-// tail. When scan is set, the statements return rows (tail holds a
+// insertRows writes rows with multi-row statements head + tmpl, tmpl, … +
+// tail: inserts, or updates from a VALUES list. When scan is set, the statements return rows (tail holds a
 // RETURNING clause) and scan reads each.
 func (c *Catalog) insertRows(ctx context.Context, tx *sql.Tx, head, tmpl, tail string, rows [][]any, scan func(*sql.Rows) error) error {
 	if len(rows) == 0 {
@@ -64,6 +64,12 @@ func (c *Catalog) insertRows(ctx context.Context, tx *sql.Tx, head, tmpl, tail s
 // queryEach runs query and calls scan for each row it returns.
 func queryEach(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query, args...)
+	return eachRow(rows, err, scan)
+}
+
+// eachRow calls scan for each of rows, which it closes, unless err, the
+// error of the query that returned them, is set.
+func eachRow(rows *sql.Rows, err error, scan func(*sql.Rows) error) error {
 	if err != nil {
 		return err
 	}

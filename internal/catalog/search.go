@@ -147,7 +147,7 @@ func (c *Catalog) page(ctx context.Context, tx *sql.Tx, s *search, limit, offset
 		where = "TRUE"
 	}
 	query := `SELECT f.id FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + s.order(walk) + ` LIMIT ? OFFSET ?`
-	return c.ids(ctx, tx, query, append(args, limit, offset)...)
+	return c.ids(ctx, tx, nil, query, append(args, limit, offset)...)
 }
 
 // walkSortIndex decides how to find a page of matches: by walking the index
@@ -189,23 +189,18 @@ func (c *Catalog) docs(ctx context.Context, tx *sql.Tx, ids []int64) ([]json.Raw
 		}
 		query, arg = `SELECT id, doc FROM cat_docs WHERE id IN (SELECT value FROM json_each(?))`, string(list)
 	}
-	rows, err := c.stmts.query(ctx, tx, query, arg)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	byID := make(map[int64]json.RawMessage, len(ids))
-	for rows.Next() {
+	rows, err := c.stmts.query(ctx, tx, query, arg)
+	err = eachRow(rows, err, func(r *sql.Rows) error {
 		var (
 			id  int64
 			doc []byte
 		)
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&id, &doc)
 		byID[id] = doc
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, id := range ids {

@@ -154,9 +154,7 @@ func (c *Catalog) columnValues(ch *change) []any {
 		strings.ToLower(clean(f.ContentType)), f.Size, clean(f.UploadedBy), nanos(f.UploadedAt),
 		clean(string(f.RetentionPolicy)), expires}
 	if c.pg() {
-		x := fileFields(f)
-		x.terms = fileTerms(f, o.element)
-		v = append(v, x.tsvector())
+		v = append(v, tsvectorOf(f, o.element))
 	}
 	return v
 }
@@ -306,11 +304,18 @@ func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change)
 	return nil
 }
 
-// ftsInsert and ftsRow write a live file's row of cat_fts on SQLite.
+// A live file's search entries: on SQLite its row of cat_fts, written by
+// ftsInsert with ftsRow; on PostgreSQL the tsvector of its cat_files row.
 const ftsInsert = "INSERT INTO cat_fts (rowid, name, tags, meta, body, facets) VALUES "
 
 func ftsRow(id int64, f *artstore.File, element string) []any {
 	x := fileFields(f)
 	return []any{id, strings.Join(x.name, " "), strings.Join(x.tags, " "),
 		strings.Join(x.meta, " "), strings.Join(x.body, " "), strings.Join(fileTerms(f, element), " ")}
+}
+
+func tsvectorOf(f *artstore.File, element string) string {
+	x := fileFields(f)
+	x.terms = fileTerms(f, element)
+	return x.tsvector()
 }

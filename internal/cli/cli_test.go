@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/catalog"
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/server"
 )
@@ -101,5 +102,22 @@ func TestVerifyAndRebuild(t *testing.T) {
 	})
 	if files != 3 {
 		t.Fatalf("element folder holds %d files", files)
+	}
+}
+
+// TestMoreNote checks what search prints under a page that more follows:
+// the total as a lower bound when the server did not count every match.
+func TestMoreNote(t *testing.T) {
+	page := make([]artstore.File, 2)
+	for _, tc := range []struct {
+		res  catalog.Result
+		want string
+	}{
+		{catalog.Result{Items: page, Total: 7, TotalExact: true}, "(2 of 7; use --offset for more)"},
+		{catalog.Result{Items: page, Total: 10000}, "(2 of at least 10000; use --offset for more)"},
+	} {
+		if got := moreNote(tc.res); got != tc.want {
+			t.Errorf("moreNote = %q, want %q", got, tc.want)
+		}
 	}
 }

@@ -271,6 +271,15 @@ func (w *offsetWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// moreNote tells how much of a search a page shows, when more follows.
+func moreNote(res catalog.Result) string {
+	total := strconv.FormatInt(res.Total, 10)
+	if !res.TotalExact {
+		total = "at least " + total
+	}
+	return fmt.Sprintf("(%d of %s; use --offset for more)", len(res.Items), total)
+}
+
 func newSearch(cf *clientFlags, stdout io.Writer) *cobra.Command {
 	var q catalog.Query
 	var meta []string
@@ -305,11 +314,7 @@ func newSearch(cf *clientFlags, stdout io.Writer) *cobra.Command {
 			}
 			printFiles(stdout, res.Items)
 			if res.HasMore {
-				total := strconv.FormatInt(res.Total, 10)
-				if !res.TotalExact {
-					total = "at least " + total
-				}
-				fmt.Fprintf(stdout, "(%d of %s; use --offset for more)\n", len(res.Items), total)
+				fmt.Fprintln(stdout, moreNote(res))
 			}
 			return nil
 		},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/catalog"
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/testcluster"
 )
@@ -26,22 +27,14 @@ func ingestUpload(t *testing.T, c *testcluster.Cluster, token, name, content str
 	return c.Do("POST", "/api/v1/files/upload", token, ct, body, nil)
 }
 
-type searchResult struct {
-	Items   []artstore.File `json:"items"`
-	Total   int64           `json:"total"`
-	Limit   int             `json:"limit"`
-	Offset  int             `json:"offset"`
-	HasMore bool            `json:"has_more"`
-}
-
-func search(t *testing.T, c *testcluster.Cluster, token string, q map[string]any) searchResult {
+func search(t *testing.T, c *testcluster.Cluster, token string, q map[string]any) catalog.Result {
 	t.Helper()
 	b, _ := json.Marshal(q)
 	r := c.Do("POST", "/api/v1/search", token, "application/json", strings.NewReader(string(b)), nil)
 	if r.StatusCode != 200 {
 		t.Fatalf("search %s: %d %s", b, r.StatusCode, r.Body)
 	}
-	var res searchResult
+	var res catalog.Result
 	r.JSON(t, &res)
 	return res
 }
@@ -138,7 +131,7 @@ func TestDataFlow(t *testing.T) {
 		}
 	}
 	page := search(t, c, reader, map[string]any{"sort_by": "filename", "limit": 2, "offset": 1})
-	if page.Total != 4 || len(page.Items) != 2 || !page.HasMore || page.Limit != 2 || page.Offset != 1 {
+	if page.Total != 4 || !page.TotalExact || len(page.Items) != 2 || !page.HasMore || page.Limit != 2 || page.Offset != 1 {
 		t.Fatalf("pagination: %+v", page)
 	}
 	if r := c.Do("GET", "/api/v1/search?q="+url.QueryEscape("квартал")+"&tags=finance", reader, "", nil, nil); r.StatusCode != 200 || !strings.Contains(string(r.Body), temp.FileID) {
