@@ -104,24 +104,16 @@ func (c *Catalog) Files(ctx context.Context, elementID string, fn func(fileID st
 	}
 	after := ""
 	for {
+		var page []entry
 		rows, err := c.db.QueryContext(ctx, c.q(`SELECT file_id, version FROM cat_files
 			WHERE deleted = 0 AND element_id = ? AND file_id > ? ORDER BY file_id LIMIT ?`), clean(elementID), after, filesPage)
-		if err != nil {
-			return dbErr(op, err)
-		}
-		var page []entry
-		for rows.Next() {
+		err = eachRow(rows, err, func(r *sql.Rows) error {
 			var e entry
-			if err := rows.Scan(&e.id, &e.version); err != nil {
-				rows.Close()
-				return dbErr(op, err)
-			}
+			err := r.Scan(&e.id, &e.version)
 			page = append(page, e)
-		}
-		if err := rows.Close(); err != nil {
-			return dbErr(op, err)
-		}
-		if err := rows.Err(); err != nil {
+			return err
+		})
+		if err != nil {
 			return dbErr(op, err)
 		}
 		for _, e := range page {
