@@ -2,9 +2,14 @@ package seregistry_test
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/seregistry"
@@ -149,6 +154,48 @@ func TestRegisterLocal(t *testing.T) {
 		r2 := openRegistry(t, db, seregistry.Config{})
 		if got, ok := r2.Element("rw-01"); !ok || got == artstore.Element(el.el) {
 			t.Fatalf("Element(rw-01) in another registry = %T, %v", got, ok)
+		}
+	})
+}
+
+// TestFailureReason checks that a poll answered with a hostile body (NUL
+// bytes, invalid UTF-8, a huge text) records the element offline with a
+// readable, bounded reason, on both databases.
+func TestFailureReason(t *testing.T) {
+	dialects(t, func(t *testing.T, db *sqldb.DB) {
+		a := startElement(t, elementConfig{id: "se-a", mode: artstore.ModeRW})
+		r := openRegistry(t, db, seregistry.Config{})
+		if _, err := r.Register(ctx, seregistry.Registration{URL: a.url()}); err != nil {
+			t.Fatal(err)
+		}
+		a.stop()
+		var (
+			ln  net.Listener
+			err error
+		)
+		for range 50 {
+			if ln, err = net.Listen("tcp", a.addr); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "bad\x00body \xff\xfe "+strings.Repeat("é", 3000))
+		})}}
+		bad.Start()
+		defer bad.Close()
+
+		e, err := r.Sync(ctx, "se-a")
+		if err != nil {
+			t.Fatalf("Sync: %v", err)
+		}
+		if e.Status != seregistry.StatusOffline || e.LastError == "" || !utf8.ValidString(e.LastError) ||
+			strings.ContainsRune(e.LastError, 0) || len(e.LastError) > 1010 {
+			t.Fatalf("entry after a hostile answer: status %s, last_error %q", e.Status, e.LastError)
 		}
 	})
 }

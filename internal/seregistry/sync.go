@@ -89,10 +89,9 @@ func (r *Registry) sync(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, errs.E(errs.Unavailable, ctx.Err())
 	}
 	if err != nil {
-		reason := err.Error()
-		if len(reason) > maxErrorBytes {
-			reason = reason[:maxErrorBytes]
-		}
+		// Whatever answered at the URL may have sent anything; the
+		// database stores valid UTF-8 without control characters only.
+		reason := truncate(err.Error(), maxErrorBytes)
 		if werr := r.saveFailure(ctx, e.ElementID, reason); werr != nil {
 			return Entry{}, werr
 		}
