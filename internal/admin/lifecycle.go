@@ -25,8 +25,8 @@ const (
 )
 
 func validDescription(d string) error {
-	if !utf8.ValidString(d) {
-		return errs.E(errs.Invalid, errs.Msg("description is not valid UTF-8"))
+	if err := sqldb.CheckText(d); err != nil {
+		return errs.E(errs.Invalid, errs.Msg("description %v", err))
 	}
 	if n := utf8.RuneCountInString(d); n > MaxDescriptionLen {
 		return errs.E(errs.Invalid, errs.Msg("description is %d characters long; the limit is %d", n, MaxDescriptionLen))
@@ -150,10 +150,10 @@ func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) (AccountLis
 		return AccountList{}, errs.E(op, errs.Invalid, errs.Msg("unknown status %q", trunc(string(f.Status))))
 	}
 	if f.Query != "" {
-		if !utf8.ValidString(f.Query) || len(f.Query) > 200 {
-			return AccountList{}, errs.E(op, errs.Invalid, errs.Msg("q must be valid UTF-8 of at most 200 bytes"))
+		if sqldb.CheckText(f.Query) != nil || len(f.Query) > 200 {
+			return AccountList{}, errs.E(op, errs.Invalid, errs.Msg("q must be valid UTF-8 without NUL, of at most 200 bytes"))
 		}
-		pat := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Query)) + "%"
+		pat := sqldb.LikeContains(strings.ToLower(f.Query))
 		where, args = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(description) LIKE ? ESCAPE '\')`), append(args, pat, pat)
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")

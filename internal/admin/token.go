@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
@@ -39,7 +38,7 @@ func (s *Service) IssueToken(ctx context.Context, clientID, clientSecret string)
 	)
 	// A client id that cannot exist is not looked up, but still costs a
 	// bcrypt comparison below.
-	known := strings.HasPrefix(clientID, clientIDPrefix) && len(clientID) <= 64
+	known := ValidClientID(clientID) == nil
 	if known {
 		a, hash, err = s.accountBy(ctx, "client_id", clientID)
 		switch {

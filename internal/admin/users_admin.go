@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // UserFilter selects admin users to list.
@@ -45,10 +45,10 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (UserList, error)
 		where, args = append(where, "status = ?"), append(args, f.Status)
 	}
 	if f.Query != "" {
-		if !utf8.ValidString(f.Query) || len(f.Query) > 200 {
-			return UserList{}, errs.E(op, errs.Invalid, errs.Msg("q must be valid UTF-8 of at most 200 bytes"))
+		if sqldb.CheckText(f.Query) != nil || len(f.Query) > 200 {
+			return UserList{}, errs.E(op, errs.Invalid, errs.Msg("q must be valid UTF-8 without NUL, of at most 200 bytes"))
 		}
-		pat := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Query)) + "%"
+		pat := sqldb.LikeContains(strings.ToLower(f.Query))
 		where, args = append(where, `(LOWER(username) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`), append(args, pat, pat)
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"io/fs"
 	"time"
-	"unicode/utf8"
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
@@ -195,15 +194,9 @@ func checkString(name, s string) error {
 	if len(s) > MaxFieldBytes {
 		return errs.E(errs.Invalid, errs.Msg("%s has %d bytes; at most %d are allowed", name, len(s), MaxFieldBytes))
 	}
-	if !utf8.ValidString(s) {
-		return errs.E(errs.Invalid, errs.Msg("%s is not valid UTF-8", name))
-	}
-	// PostgreSQL cannot store NUL in text, and both dialects must accept
-	// the same records.
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return errs.E(errs.Invalid, errs.Msg("%s contains a NUL byte", name))
-		}
+	// Both dialects must accept the same records.
+	if err := sqldb.CheckText(s); err != nil {
+		return errs.E(errs.Invalid, errs.Msg("%s %v", name, err))
 	}
 	return nil
 }

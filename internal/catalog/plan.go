@@ -3,6 +3,8 @@ package catalog
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Relevance weighs a word found in a file's name above one found in its
@@ -147,7 +149,7 @@ func (c *Catalog) translate(q *Query) *search {
 		switch {
 		case s.pg:
 			// LIKE, unlike strpos, can use the trigram index.
-			cond(`f.name_norm LIKE ? ESCAPE '\'`, "%"+likeEscape(name)+"%")
+			cond(`f.name_norm LIKE ? ESCAPE '\'`, sqldb.LikeContains(name))
 		case utf8.RuneCountInString(name) >= minTrigram:
 			// A phrase of trigrams matches where they follow each other,
 			// which is exactly where name occurs.
@@ -225,9 +227,4 @@ func (c *Catalog) translate(q *Query) *search {
 		s.by, s.sortIndex = "f.uploaded_at", "cat_files_uploaded"
 	}
 	return s
-}
-
-// likeEscape escapes the LIKE wildcards of s, with backslash as the escape.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Query is a search request (POST /api/v1/search). Empty fields do not
@@ -181,14 +182,4 @@ func (q *Query) Normalize() error {
 }
 
 // checkString rejects what no stored text can hold.
-func checkString(s string) error {
-	if !utf8.ValidString(s) {
-		return errs.Msg("is not valid UTF-8")
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return errs.Msg("contains a NUL character")
-		}
-	}
-	return nil
-}
+func checkString(s string) error { return sqldb.CheckText(s) }

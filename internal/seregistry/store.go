@@ -178,10 +178,7 @@ func affected(res sql.Result, err error, id string) error {
 
 // likePattern returns a LIKE pattern, for use with ESCAPE '\', that finds
 // s anywhere in a lower-cased column.
-func likePattern(s string) string {
-	s = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s))
-	return "%" + s + "%"
-}
+func likePattern(s string) string { return sqldb.LikeContains(strings.ToLower(s)) }
 
 func micros(t *time.Time) any {
 	if t == nil {
