@@ -129,15 +129,22 @@ func (c *Catalog) Files(ctx context.Context, elementID string, fn func(fileID st
 }
 
 // Expired returns up to limit live temporary files whose expiry is earlier
-// than before, the earliest first, for the garbage collector.
-func (c *Catalog) Expired(ctx context.Context, before time.Time, limit int) ([]artstore.File, error) {
+// than before, the earliest first (then by file id), for the garbage
+// collector. With after set, the files come after that one in this order,
+// so that a collector walks past files it could not remove.
+func (c *Catalog) Expired(ctx context.Context, before time.Time, after *artstore.File, limit int) ([]artstore.File, error) {
 	const op = "catalog.Expired"
 	if limit < 1 {
 		return nil, errs.E(op, errs.Invalid, errs.Msg("limit %d is not positive", limit))
 	}
+	afterExp, afterID := int64(math.MinInt64), ""
+	if after != nil && after.ExpiresAt != nil {
+		afterExp, afterID = nanos(*after.ExpiresAt), clean(after.FileID)
+	}
 	rows, err := c.db.QueryContext(ctx, c.q(`SELECT d.doc FROM cat_files f JOIN cat_docs d ON d.id = f.id
 		WHERE f.deleted = 0 AND f.retention_policy = ? AND f.expires_at < ?
-		ORDER BY f.expires_at, f.file_id LIMIT ?`), string(artstore.Temporary), nanos(before), limit)
+		AND (f.expires_at > ? OR f.expires_at = ? AND f.file_id > ?)
+		ORDER BY f.expires_at, f.file_id LIMIT ?`), string(artstore.Temporary), nanos(before), afterExp, afterExp, afterID, limit)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

@@ -86,7 +86,7 @@ func TestExpired(t *testing.T) {
 		))
 		expired := func(before time.Time, limit int) []string {
 			t.Helper()
-			fs, err := c.Expired(ctx, before, limit)
+			fs, err := c.Expired(ctx, before, nil, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +115,27 @@ func TestExpired(t *testing.T) {
 				t.Errorf("Expired(t0+%v, %d) = %v, want %v", tc.before, tc.limit, got, tc.want)
 			}
 		}
-		if _, err := c.Expired(ctx, t0, 0); !errs.Is(errs.Invalid, err) {
+		// Walking on from a file skips it and the ones before it, ties
+		// broken by file id.
+		walk := func(after *artstore.File) []artstore.File {
+			t.Helper()
+			fs, err := c.Expired(ctx, t0.Add(24*time.Hour), after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fs
+		}
+		var got []string
+		for fs, after := walk(nil), (*artstore.File)(nil); len(fs) > 0; fs = walk(after) {
+			for i := range fs {
+				got = append(got, fs[i].FileID)
+			}
+			after = &fs[len(fs)-1]
+		}
+		if want := []string{"early", "mid", "tie-a", "tie-b", "late"}; !slices.Equal(got, want) {
+			t.Errorf("walking Expired in pages of 2: %v, want %v", got, want)
+		}
+		if _, err := c.Expired(ctx, t0, nil, 0); !errs.Is(errs.Invalid, err) {
 			t.Errorf("Expired with limit 0: %v, want an invalid error", err)
 		}
 	})

@@ -22,7 +22,7 @@ import (
 
 // Catalog is what the collector needs of the file catalog.
 type Catalog interface {
-	Expired(ctx context.Context, before time.Time, limit int) ([]artstore.File, error)
+	Expired(ctx context.Context, before time.Time, after *artstore.File, limit int) ([]artstore.File, error)
 	Remove(ctx context.Context, elementID, fileID string, version int64) error
 }
 
@@ -98,26 +98,22 @@ func (c *Collector) Run(ctx context.Context) (Report, error) {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
 	}
-	seen := map[string]bool{}
+	// The walk goes on from the last candidate, past any that stay in the
+	// catalog because their element could not purge them.
+	var after *artstore.File
 	for {
-		files, err := c.cat.Expired(ctx, now, c.batch)
+		files, err := c.cat.Expired(ctx, now, after, c.batch)
 		if err != nil {
 			return rep, errs.E("gc.Run", err)
 		}
-		progress := false
 		for i := range files {
-			f := &files[i]
-			if seen[f.FileID] {
-				continue
-			}
-			seen[f.FileID] = true
-			progress = true
 			rep.Examined++
-			c.collect(ctx, f, now, &rep)
+			c.collect(ctx, &files[i], now, &rep)
 		}
-		if !progress || len(files) < c.batch {
+		if len(files) < c.batch {
 			break
 		}
+		after = &files[len(files)-1]
 	}
 	if len(rep.Deleted) > 0 || len(rep.Errors) > 0 {
 		c.log.Info("garbage collection", "deleted", len(rep.Deleted), "skipped", len(rep.Skipped), "errors", len(rep.Errors))
