@@ -36,8 +36,6 @@ type Config struct {
 	// Backoff is the first pause after an error; it doubles up to a
 	// minute. Default 200ms.
 	Backoff time.Duration
-	// Applied, when set, is called after each page is applied.
-	Applied func(elementID string, ch artstore.Changes)
 	Logger  *slog.Logger
 }
 
@@ -172,9 +170,6 @@ func (f *Follower) step(ctx context.Context, id string, wait time.Duration) (int
 	if err := f.sink.Apply(ctx, id, ch); err != nil {
 		return 0, errs.E(op, err)
 	}
-	if f.cfg.Applied != nil {
-		f.cfg.Applied(id, ch)
-	}
 	return len(ch.Items), nil
 }
 
@@ -203,11 +198,5 @@ func (f *Follower) Offer(ctx context.Context, elementID, journalID string, c art
 		return nil
 	}
 	ch := artstore.Changes{Items: []artstore.Change{c}, LastSeq: c.Seq, JournalID: journalID}
-	if err := f.sink.Apply(ctx, elementID, ch); err != nil {
-		return err
-	}
-	if f.cfg.Applied != nil {
-		f.cfg.Applied(elementID, ch)
-	}
-	return nil
+	return f.sink.Apply(ctx, elementID, ch)
 }

@@ -65,7 +65,6 @@ type Server struct {
 	auditor    *auditor
 	closers    []func() error
 	reconciler *reconcile.Reconciler
-	events     *bus.Local
 	redis      *bus.Redis
 	stopBg     context.CancelFunc
 	bg         sync.WaitGroup

@@ -22,7 +22,6 @@ import (
 // fleet of every element this process reaches, the file catalog and the
 // follower that keeps the catalog in step with the elements' journals.
 func (s *Server) openServices(ctx context.Context) error {
-	s.events = bus.NewLocal()
 	if s.cfg.Bus.RedisURL != "" {
 		r, err := bus.OpenRedis(ctx, s.cfg.Bus.RedisURL, s.log)
 		if err != nil {
@@ -54,7 +53,7 @@ func (s *Server) openServices(ctx context.Context) error {
 	if s.catalog, err = catalog.Open(ctx, db); err != nil {
 		return err
 	}
-	s.follower = follow.New(s.catalog, s.fleet, follow.Config{Logger: s.log, Applied: s.events.Publish})
+	s.follower = follow.New(s.catalog, s.fleet, follow.Config{Logger: s.log})
 	s.reconciler = reconcile.New(s.catalog, s.fleet, s.log)
 	if s.cfg.Has(config.RoleAdmin) {
 		s.gc = gc.New(s.catalog, s.fleet, s.log, s.metrics.Registry())
@@ -178,15 +177,8 @@ func (s *Server) goBg(fn func()) {
 	}()
 }
 
-// Events is the process's in-process event bus: every journal entry the
-// catalog applies is published on it.
-func (s *Server) Events() *bus.Local { return s.events }
-
 // Ingest returns the process's ingest service, or nil.
 func (s *Server) Ingest() *ingest.Service { return s.ingest }
 
 // Catalog returns the process's file catalog, or nil.
 func (s *Server) Catalog() *catalog.Catalog { return s.catalog }
-
-// Follower returns the process's journal follower, or nil.
-func (s *Server) Follower() *follow.Follower { return s.follower }
