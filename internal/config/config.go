@@ -401,11 +401,14 @@ func (c *Config) Validate() error {
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if c.Bus.Consumer == "" {
+		// Processes on one host listen on different addresses, so the
+		// host with the address names each process apart: two catalogs
+		// sharing a group would each get only some of the events.
 		host, err := os.Hostname()
 		if err != nil || host == "" {
 			host = "artstore"
 		}
-		c.Bus.Consumer = host
+		c.Bus.Consumer = host + "/" + c.Listen
 	}
 	if c.CatalogURL == "" {
 		if strings.HasPrefix(c.DatabaseURL, "postgres") {

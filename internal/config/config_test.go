@@ -88,3 +88,19 @@ func TestDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestConsumerDefault checks that two processes on one host get consumer
+// names of their own on the event bus, so that neither misses events.
+func TestConsumerDefault(t *testing.T) {
+	a, b := Default(), Default()
+	b.Listen = "127.0.0.1:8081"
+	if err := a.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Bus.Consumer == b.Bus.Consumer {
+		t.Errorf("processes listening on %s and %s share the consumer %q", a.Listen, b.Listen, a.Bus.Consumer)
+	}
+}
