@@ -17,6 +17,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Config is the configuration of one artstore process.
@@ -386,7 +387,7 @@ func (c *Config) Validate() error {
 			e.Path = filepath.Join(c.DataDir, "elements", e.ID, "files")
 		}
 		if e.DatabaseURL == "" {
-			if strings.HasPrefix(c.DatabaseURL, "postgres") {
+			if sqldb.IsPostgresDSN(c.DatabaseURL) {
 				e.DatabaseURL = c.DatabaseURL
 			} else {
 				e.DatabaseURL = filepath.Join(c.DataDir, "elements", e.ID, "index.db")
@@ -411,7 +412,7 @@ func (c *Config) Validate() error {
 		c.Bus.Consumer = host + "/" + c.Listen
 	}
 	if c.CatalogURL == "" {
-		if strings.HasPrefix(c.DatabaseURL, "postgres") {
+		if sqldb.IsPostgresDSN(c.DatabaseURL) {
 			c.CatalogURL = c.DatabaseURL
 		} else {
 			c.CatalogURL = filepath.Join(c.DataDir, "catalog.db")

@@ -104,3 +104,17 @@ func TestConsumerDefault(t *testing.T) {
 		t.Errorf("processes listening on %s and %s share the consumer %q", a.Listen, b.Listen, a.Bus.Consumer)
 	}
 }
+
+// TestSQLiteNamedPostgres checks that a SQLite file whose name starts with
+// "postgres" is still a SQLite file: elements and the catalog keep
+// databases of their own beside it.
+func TestSQLiteNamedPostgres(t *testing.T) {
+	c := Default()
+	c.DatabaseURL = filepath.Join(t.TempDir(), "postgres-admin.db")
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.CatalogURL == c.DatabaseURL || c.Elements[0].DatabaseURL == c.DatabaseURL {
+		t.Errorf("catalog %q and element %q share the SQLite file %q", c.CatalogURL, c.Elements[0].DatabaseURL, c.DatabaseURL)
+	}
+}
