@@ -38,7 +38,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "api/v1/files/"+f.FileID)
+	// Relative to the request's .../api/v1/files, wherever the element
+	// is mounted.
+	w.Header().Set("Location", "files/"+f.FileID)
 	api.WriteJSON(w, http.StatusCreated, f)
 }
 

@@ -462,3 +462,20 @@ func TestRegistryPriority(t *testing.T) {
 		return r.StatusCode == 201 && mustFile(t, r, 201).StorageElementID == "rw-b"
 	})
 }
+
+// TestUploadContentTypeField checks that the content_type field names the
+// type of a file sent as a generic part, through ingest as straight to the
+// element; a specific part type wins over it.
+func TestUploadContentTypeField(t *testing.T) {
+	c := testcluster.Start(t)
+	tok := c.Account("app", "user")
+	field := [2]string{"content_type", "text/csv"}
+	for name, r := range map[string]*testcluster.Response{
+		"ingest":  ingestUpload(t, c, tok, "data.bin", "a,b\n1,2\n", field),
+		"element": upload(t, c, "edit-01", tok, "data.bin", "a,b\n1,2\n", field),
+	} {
+		if f := mustFile(t, r, 201); f.ContentType != "text/csv" {
+			t.Errorf("%s: content type %q, want the field's text/csv", name, f.ContentType)
+		}
+	}
+}

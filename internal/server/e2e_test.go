@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,13 +47,18 @@ func TestFileLifecycle(t *testing.T) {
 	tok := c.Account("app", "user")
 	admin := c.AdminToken()
 	content := "The quick brown fox jumps over the lazy dog"
-	f := mustFile(t, upload(t, c, "edit-01", tok, "отчёт 2024.txt", content,
-		[2]string{"description", "annual"}, [2]string{"tags", `["finance","2024"]`}, [2]string{"metadata", `{"dept":"acct","n":3}`}), 201)
+	r0 := upload(t, c, "edit-01", tok, "отчёт 2024.txt", content,
+		[2]string{"description", "annual"}, [2]string{"tags", `["finance","2024"]`}, [2]string{"metadata", `{"dept":"acct","n":3}`})
+	f := mustFile(t, r0, 201)
 	if f.Size != int64(len(content)) || len(f.Checksum) != 64 || f.Version != 1 || f.OriginalFilename != "отчёт 2024.txt" ||
 		f.Description != "annual" || len(f.Tags) != 2 || f.Metadata["dept"] != "acct" || f.UploadedBy == "" {
 		t.Fatalf("upload answer %+v", f)
 	}
 	base := "/elements/edit-01/api/v1/files/" + f.FileID
+	if loc, err := url.Parse(r0.Header.Get("Location")); err != nil ||
+		(&url.URL{Path: "/elements/edit-01/api/v1/files"}).ResolveReference(loc).Path != base {
+		t.Fatalf("Location %q does not lead to %s", r0.Header.Get("Location"), base)
+	}
 
 	got := mustFile(t, c.Do("GET", base, tok, "", nil, nil), 200)
 	if got.Checksum != f.Checksum {
