@@ -54,7 +54,7 @@ type Element struct {
 	log     *slog.Logger
 
 	mode    atomic.Value // artstore.Mode
-	missing atomic.Int64 // indexed files found without content at start-up
+	created time.Time    // when the element first started, as persisted
 	stopBg  context.CancelFunc
 	// rebuild excludes every change while an index is rebuilt.
 	rebuild sync.RWMutex
@@ -126,8 +126,8 @@ func Open(ctx context.Context, cfg Config, backend blob.Backend, db *sqldb.DB) (
 func (e *Element) loadState(ctx context.Context) (artstore.Mode, error) {
 	rc, err := e.backend.Get(ctx, stateKey, 0, -1)
 	if errs.Is(errs.NotExist, err) {
-		now := time.Now().UTC()
-		return e.cfg.Mode, e.saveState(ctx, persisted{ElementID: e.cfg.ID, Mode: e.cfg.Mode, CreatedAt: now, ChangedAt: now})
+		e.created = time.Now().UTC()
+		return e.cfg.Mode, e.saveState(ctx, persisted{ElementID: e.cfg.ID, Mode: e.cfg.Mode, CreatedAt: e.created, ChangedAt: e.created})
 	}
 	if err != nil {
 		return "", err
@@ -146,6 +146,7 @@ func (e *Element) loadState(ctx context.Context) (artstore.Mode, error) {
 	if p.Mode != e.cfg.Mode {
 		e.log.Info("persisted mode differs from configured mode; keeping the persisted one", "persisted", p.Mode, "configured", e.cfg.Mode)
 	}
+	e.created = p.CreatedAt
 	return p.Mode, nil
 }
 
@@ -215,8 +216,7 @@ func (e *Element) SetMode(ctx context.Context, m artstore.Mode) (artstore.Elemen
 	// waits for the uploads in flight, so none completes after the switch.
 	e.rebuild.Lock()
 	defer e.rebuild.Unlock()
-	now := time.Now().UTC()
-	if err := e.saveState(ctx, persisted{ElementID: e.cfg.ID, Mode: m, CreatedAt: now, ChangedAt: now}); err != nil {
+	if err := e.saveState(ctx, persisted{ElementID: e.cfg.ID, Mode: m, CreatedAt: e.created, ChangedAt: time.Now().UTC()}); err != nil {
 		return artstore.ElementInfo{}, errs.E(op, err)
 	}
 	e.mode.Store(m)

@@ -312,6 +312,5 @@ func (e *Element) checkContent(ctx context.Context) {
 		e.log.Warn("start-up content check failed", "err", err)
 		return
 	}
-	e.missing.Store(int64(missing))
 	e.log.Debug("start-up content check done", "missing", missing, "took", time.Since(start))
 }

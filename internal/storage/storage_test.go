@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -199,6 +200,7 @@ func TestLifecycle(t *testing.T) {
 func TestModes(t *testing.T) {
 	dialects(t, func(t *testing.T, st store) {
 		e := newEnv(t, st, artstore.ModeRW, 0)
+		created := e.createdAt()
 		f := e.upload("a.txt", "aaa")
 		if err := e.el.Delete(context.Background(), f.FileID); errs.CodeOf(err) != "MODE_NOT_ALLOWED" {
 			t.Fatalf("delete in rw: %v", err)
@@ -234,6 +236,10 @@ func TestModes(t *testing.T) {
 		}
 		if _, err := e.el.Stat(context.Background(), f.FileID); err != nil {
 			t.Fatalf("metadata in ar: %v", err)
+		}
+		// Mode changes keep the element's creation time.
+		if got := e.createdAt(); !got.Equal(created) {
+			t.Fatalf("created_at %v after mode changes and a restart, was %v", got, created)
 		}
 		// The garbage collector's purge works in every mode, twice.
 		for i := 0; i < 2; i++ {
@@ -465,4 +471,21 @@ func TestLostIndex(t *testing.T) {
 	if err != nil || got.Checksum != f.Checksum || got.OriginalFilename != "x.txt" {
 		t.Fatalf("after lost index: %+v %v", got, err)
 	}
+}
+
+// createdAt reads the creation time the element persisted in its backend.
+func (e *env) createdAt() time.Time {
+	e.t.Helper()
+	rc, err := e.backend.Get(context.Background(), ".artstore/element.json", 0, -1)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rc.Close()
+	var state struct {
+		CreatedAt time.Time `json:"created_at"`
+	}
+	if err := json.NewDecoder(rc).Decode(&state); err != nil || state.CreatedAt.IsZero() {
+		e.t.Fatalf("element state: %+v, %v", state, err)
+	}
+	return state.CreatedAt
 }
