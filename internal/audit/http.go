@@ -37,11 +37,7 @@ func (l *Log) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := l.List(r.Context(), f)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, p)
+	api.Reply(w, r, http.StatusOK, p, err)
 }
 
 // handleVerify answers 200 with the report whether or not the log is
@@ -52,11 +48,7 @@ func (l *Log) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := l.Verify(r.Context())
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, rep)
+	api.Reply(w, r, http.StatusOK, rep, err)
 }
 
 // parseFilter reads a Filter from the query string of GET /api/v1/audit.

@@ -104,11 +104,7 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.Update(r.Context(), chi.URLParam(r, "file_id"), p)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, f)
+	api.Reply(w, r, http.StatusOK, f, err)
 }
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {

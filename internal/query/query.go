@@ -59,11 +59,7 @@ func (s *Service) Get(ctx context.Context, fileID string) (*artstore.File, error
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 	f, err := s.Get(r.Context(), chi.URLParam(r, "file_id"))
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, f)
+	api.Reply(w, r, http.StatusOK, f, err)
 }
 
 // handleDownload streams a file from the element that holds it. The
@@ -104,11 +100,7 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.cat.SearchRaw(r.Context(), q)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, res)
+	api.Reply(w, r, http.StatusOK, res, err)
 }
 
 // queryFromURL reads a search from query parameters: q (or query) and the

@@ -85,11 +85,7 @@ func (h *Handler) Router() chi.Router { return h.r }
 
 func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 	info, err := h.el.Info(r.Context())
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, info)
+	api.Reply(w, r, http.StatusOK, info, err)
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
@@ -99,20 +95,12 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := h.el.List(r.Context(), artstore.Page{Limit: limit, Offset: offset})
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, l)
+	api.Reply(w, r, http.StatusOK, l, err)
 }
 
 func (h *Handler) stat(w http.ResponseWriter, r *http.Request) {
 	f, err := h.el.Stat(r.Context(), chi.URLParam(r, "file_id"))
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, f)
+	api.Reply(w, r, http.StatusOK, f, err)
 }
 
 func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
@@ -122,31 +110,19 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := h.el.Update(r.Context(), chi.URLParam(r, "file_id"), p)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, f)
+	api.Reply(w, r, http.StatusOK, f, err)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 	err := h.el.Delete(r.Context(), chi.URLParam(r, "file_id"))
 	api.Audit(h.auditor, r, "file.delete", h.target(r), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	api.Reply(w, r, http.StatusNoContent, nil, err)
 }
 
 func (h *Handler) purge(w http.ResponseWriter, r *http.Request) {
 	err := h.el.Purge(r.Context(), chi.URLParam(r, "file_id"))
 	api.Audit(h.auditor, r, "file.purge", h.target(r), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	api.Reply(w, r, http.StatusNoContent, nil, err)
 }
 
 func (h *Handler) setMode(w http.ResponseWriter, r *http.Request) {
@@ -159,11 +135,7 @@ func (h *Handler) setMode(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := h.el.SetMode(r.Context(), req.Mode)
 	api.Audit(h.auditor, r, "element.mode", h.id+" -> "+string(req.Mode), err)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, info)
+	api.Reply(w, r, http.StatusOK, info, err)
 }
 
 func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
@@ -194,30 +166,18 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c, err := h.el.Changes(r.Context(), since, limit, wait)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, c)
+	api.Reply(w, r, http.StatusOK, c, err)
 }
 
 func (h *Handler) rebuild(w http.ResponseWriter, r *http.Request) {
 	rep, err := h.el.Rebuild(r.Context())
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, rep)
+	api.Reply(w, r, http.StatusOK, rep, err)
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	rep, err := h.el.Verify(r.Context())
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, struct {
+	api.Reply(w, r, http.StatusOK, struct {
 		artstore.VerifyReport
 		OK bool `json:"ok"`
-	}{rep, rep.OK()})
+	}{rep, rep.OK()}, err)
 }
