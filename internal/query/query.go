@@ -63,8 +63,10 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleDownload streams a file from the element that holds it. The
-// catalog says where it is; the element is asked for the metadata again
-// so that a file deleted since is a 404 and never a broken stream.
+// catalog says where it is and gives the headers, from fields that never
+// change for a file id; the element is only asked for the content, before
+// any header is sent, so that a file deleted since is a 404 and never a
+// broken stream.
 func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request) {
 	const op = "query.download"
 	ctx := r.Context()
@@ -78,13 +80,8 @@ func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, errs.E(op, errs.Unavailable, errs.Msg("file %s is on storage element %s, which this service does not reach", f.FileID, f.StorageElementID)))
 		return
 	}
-	cur, err := el.Stat(ctx, f.FileID)
-	if err != nil {
-		api.WriteError(w, r, errs.E(op, err))
-		return
-	}
-	sehttp.ServeContent(w, r, cur, func(off, n int64) (io.ReadCloser, error) {
-		return el.Open(ctx, cur.FileID, off, n)
+	sehttp.ServeContent(w, r, f, func(off, n int64) (io.ReadCloser, error) {
+		return el.Open(ctx, f.FileID, off, n)
 	})
 }
 

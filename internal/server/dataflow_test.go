@@ -479,3 +479,21 @@ func TestUploadContentTypeField(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadJustDeleted checks that a download of a file deleted on its
+// element, asked at once, whether or not the catalog has heard of the
+// deletion yet, is a clean 404 before any header of the file is sent.
+func TestDownloadJustDeleted(t *testing.T) {
+	c := testcluster.Start(t)
+	tok, admin := c.Account("app", "user"), c.AdminToken()
+	for i := range 20 {
+		f := mustFile(t, ingestUpload(t, c, tok, fmt.Sprintf("gone-%d.txt", i), "soon gone"), 201)
+		if r := c.Do("DELETE", "/elements/"+f.StorageElementID+"/api/v1/files/"+f.FileID, admin, "", nil, nil); r.StatusCode != 204 {
+			t.Fatalf("delete on the element: %d %s", r.StatusCode, r.Body)
+		}
+		r := c.Do("GET", "/api/v1/files/"+f.FileID+"/download", tok, "", nil, nil)
+		if r.StatusCode != 404 || r.Header.Get("Content-Disposition") != "" || errCode(t, r) != "NOT_FOUND" {
+			t.Fatalf("download of a file just deleted: %d %v %s", r.StatusCode, r.Header, r.Body)
+		}
+	}
+}
