@@ -62,9 +62,6 @@ var kindCode = map[errs.Kind]string{
 	errs.Locked:          "LOCKED",
 }
 
-// Status returns the HTTP status for err.
-func Status(err error) int { return kindStatus[errs.KindOf(err)] }
-
 // WriteError answers a request with err in the JSON envelope. Internal
 // errors are logged and their details hidden from the caller.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {

@@ -22,7 +22,7 @@ func (s *Server) openElement(ctx context.Context, ec config.Element) (*storage.E
 		return nil, err
 	}
 	s.releases = append(s.releases, release)
-	backend, err := OpenBackend(ctx, ec)
+	backend, err := openBackend(ctx, ec)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +45,8 @@ func (s *Server) openElement(ctx context.Context, ec config.Element) (*storage.E
 	return el, nil
 }
 
-// OpenBackend opens the blob backend an element is configured with.
-func OpenBackend(ctx context.Context, ec config.Element) (blob.Backend, error) {
+// openBackend opens the blob backend an element is configured with.
+func openBackend(ctx context.Context, ec config.Element) (blob.Backend, error) {
 	if ec.S3 != nil {
 		return s3.Open(ctx, s3.Config{
 			Endpoint:  ec.S3.Endpoint,

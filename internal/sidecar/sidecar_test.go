@@ -267,27 +267,6 @@ func TestMetadataDepthLimit(t *testing.T) {
 	}
 }
 
-func TestFileIDFromName(t *testing.T) {
-	const other = "0f0e0d0c-0b0a-4998-8776-655443322110"
-	tests := []struct {
-		name, want string
-		ok         bool
-	}{
-		{"report_ivanov_20250102T153045_" + testID + ".pdf", testID, true},
-		{"2025/01/02/15/report_ivanov_20250102T153045_" + testID + ".pdf.attr.json", testID, true},
-		{other + "_admin-service_20250102T153045_" + testID, testID, true},
-		{"x_" + other + "_20250102T153045_" + strings.ToUpper(testID) + ".PDF", testID, true},
-		{"no id here.pdf", "", false},
-		{"", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := FileIDFromName(tt.name)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("FileIDFromName(%q) = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 // compareFiles reports every field in which got differs from want. Times
 // must be the same instant and in UTC.
 func compareFiles(t *testing.T, got, want *artstore.File) {

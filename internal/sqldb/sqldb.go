@@ -41,7 +41,6 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
-	DSN     string
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL server.
@@ -97,7 +96,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, errs.E(op, errs.Unavailable, fmt.Errorf("%s: %w", redact(dsn), err))
 	}
-	return &DB{DB: db, Dialect: dialect, DSN: dsn}, nil
+	return &DB{DB: db, Dialect: dialect}, nil
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation

@@ -104,10 +104,7 @@ func (x *index) totals(ctx context.Context) (count, bytes int64, err error) {
 // a time and runs fn between pages, so fn never runs while a query holds one
 // of SQLite's few connections.
 func (x *index) each(ctx context.Context, fn func(*artstore.File) error) error {
-	return x.eachAfter(ctx, "", fn)
-}
-
-func (x *index) eachAfter(ctx context.Context, after string, fn func(*artstore.File) error) error {
+	after := ""
 	for {
 		rows, err := x.db.QueryContext(ctx, x.q(`SELECT meta FROM se_files WHERE element_id = ? AND file_id > ? ORDER BY file_id LIMIT 1000`), x.id, after)
 		if err != nil {
