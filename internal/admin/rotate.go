@@ -111,7 +111,7 @@ func (t *systemTokens) Token(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tok, err := t.s.sign(a)
+	tok, err := t.s.sign(ctx, a)
 	if err != nil {
 		return "", err
 	}

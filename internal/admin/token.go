@@ -60,41 +60,45 @@ func (s *Service) IssueToken(ctx context.Context, clientID, clientSecret string)
 	if !known || !match || tooLong || a.Status != StatusActive || !a.Role.Valid() || expired {
 		return Token{}, errBadClient(op)
 	}
-	// Another admin process may have rotated the keys.
-	s.keys.refreshIfStale(ctx)
-	return s.sign(a)
+	return s.sign(ctx, a)
 }
 
 // sign issues an access token for a.
-func (s *Service) sign(a ServiceAccount) (Token, error) {
+func (s *Service) sign(ctx context.Context, a ServiceAccount) (Token, error) {
+	signed, err := s.signClaims(ctx, a.ID, auth.Claims{Role: a.Role, ClientID: a.ClientID, Name: a.Name, RateLimit: a.RateLimit})
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{AccessToken: signed, TokenType: "Bearer", ExpiresIn: int64(s.cfg.TokenTTL.Seconds())}, nil
+}
+
+// signClaims signs an access token for subject with claims, adding the
+// registered claims every token carries. Another admin process may have
+// rotated the keys, so they are refreshed first when stale.
+func (s *Service) signClaims(ctx context.Context, subject string, claims auth.Claims) (string, error) {
 	const op = "admin.sign"
+	s.keys.refreshIfStale(ctx)
 	key := s.keys.signer()
 	if key == nil || key.priv == nil {
-		return Token{}, errs.E(op, errs.Internal, errs.Msg("no signing key"))
+		return "", errs.E(op, errs.Internal, errs.Msg("no signing key"))
 	}
 	now := s.clock()
-	claims := auth.Claims{
-		Role:      a.Role,
-		ClientID:  a.ClientID,
-		Name:      a.Name,
-		RateLimit: a.RateLimit,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.cfg.Issuer,
-			Audience:  jwt.ClaimStrings{s.cfg.Audience},
-			Subject:   a.ID,
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.TokenTTL)),
-			ID:        uuid.NewString(),
-		},
+	claims.RegisteredClaims = jwt.RegisteredClaims{
+		Issuer:    s.cfg.Issuer,
+		Audience:  jwt.ClaimStrings{s.cfg.Audience},
+		Subject:   subject,
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.TokenTTL)),
+		ID:        uuid.NewString(),
 	}
 	tok := jwt.NewWithClaims(jwt.GetSigningMethod(auth.Algorithm), claims)
 	tok.Header["kid"] = key.kid
 	signed, err := tok.SignedString(key.priv)
 	if err != nil {
-		return Token{}, errs.E(op, errs.Internal, err)
+		return "", errs.E(op, errs.Internal, err)
 	}
-	return Token{AccessToken: signed, TokenType: "Bearer", ExpiresIn: int64(s.cfg.TokenTTL.Seconds())}, nil
+	return signed, nil
 }
 
 // Verifier returns a verifier for the tokens this service issues, reading

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/artstore/artstore/internal/artstore"
@@ -86,7 +84,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 // newSession issues an access token and a refresh token for u.
 func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
 	const op = "admin.newSession"
-	access, err := s.signUser(u)
+	access, err := s.signClaims(ctx, u.ID, auth.Claims{Role: u.Role, Name: u.Username, Kind: "user", RateLimit: MaxRateLimit})
 	if err != nil {
 		return Session{}, err
 	}
@@ -105,26 +103,6 @@ func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
 func hashToken(t string) string {
 	h := sha256.Sum256([]byte(t))
 	return hex.EncodeToString(h[:])
-}
-
-// signUser issues an access token for an admin user.
-func (s *Service) signUser(u User) (string, error) {
-	const op = "admin.signUser"
-	key := s.keys.signer()
-	if key == nil || key.priv == nil {
-		return "", errs.E(op, errs.Internal, errs.Msg("no signing key"))
-	}
-	now := s.clock()
-	claims := auth.Claims{Role: u.Role, Name: u.Username, Kind: "user", RateLimit: MaxRateLimit,
-		RegisteredClaims: jwt.RegisteredClaims{Issuer: s.cfg.Issuer, Audience: jwt.ClaimStrings{s.cfg.Audience}, Subject: u.ID,
-			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.TokenTTL)), ID: uuid.NewString()}}
-	tok := jwt.NewWithClaims(jwt.GetSigningMethod(auth.Algorithm), claims)
-	tok.Header["kid"] = key.kid
-	signed, err := tok.SignedString(key.priv)
-	if err != nil {
-		return "", errs.E(op, errs.Internal, err)
-	}
-	return signed, nil
 }
 
 // Refresh exchanges a refresh token for a new session; the old refresh
