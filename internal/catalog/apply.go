@@ -102,7 +102,7 @@ func (c *Catalog) Apply(ctx context.Context, elementID string, ch artstore.Chang
 		if same {
 			next = max(next, seq)
 		}
-		if err := c.write(ctx, tx, todo); err != nil {
+		if _, err := c.write(ctx, tx, todo); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, c.q(`INSERT INTO cat_cursors (element_id, journal_id, seq) VALUES (?, ?, ?)
@@ -112,22 +112,35 @@ func (c *Catalog) Apply(ctx context.Context, elementID string, ch artstore.Chang
 	})
 }
 
-// Put applies one file state from outside the journal, for reconciliation,
-// under the same version rules. The file is on f.StorageElementID. Put does
-// not move cursors.
+// Put applies one file state from outside the journal, under the same
+// version rules. The file is on f.StorageElementID. Put does not move
+// cursors.
 func (c *Catalog) Put(ctx context.Context, f *artstore.File) error {
+	_, err := c.PutChanged(ctx, f)
+	return err
+}
+
+// PutChanged is Put, and tells whether the state changed the catalog: the
+// version rules ignore a state older than, or as old as, what the catalog
+// holds, such as the copy an element keeps of a file finalized since.
+func (c *Catalog) PutChanged(ctx context.Context, f *artstore.File) (bool, error) {
 	const op = "catalog.Put"
 	if f == nil {
-		return errs.E(op, errs.Invalid, errs.Msg("no file"))
+		return false, errs.E(op, errs.Invalid, errs.Msg("no file"))
 	}
 	if err := checkID("storage_element_id", f.StorageElementID); err != nil {
-		return errs.E(op, err)
+		return false, errs.E(op, err)
 	}
 	o, err := liveTarget(f.StorageElementID, f.FileID, f.Version, f)
 	if err != nil {
-		return errs.E(op, err)
+		return false, errs.E(op, err)
 	}
-	return c.inTx(ctx, op, func(tx *sql.Tx) error { return c.write(ctx, tx, []target{o}) })
+	var n int
+	err = c.inTx(ctx, op, func(tx *sql.Tx) (err error) {
+		n, err = c.write(ctx, tx, []target{o})
+		return err
+	})
+	return n > 0, err
 }
 
 // Remove applies the delete of a file by elementID at the given version,
@@ -142,7 +155,10 @@ func (c *Catalog) Remove(ctx context.Context, elementID, fileID string, version 
 		return errs.E(op, err)
 	}
 	o := target{element: elementID, fileID: fileID, version: version}
-	return c.inTx(ctx, op, func(tx *sql.Tx) error { return c.write(ctx, tx, []target{o}) })
+	return c.inTx(ctx, op, func(tx *sql.Tx) error {
+		_, err := c.write(ctx, tx, []target{o})
+		return err
+	})
 }
 
 // changeTarget turns a journal entry into the state it records.

@@ -26,10 +26,11 @@ type change struct {
 	o      target
 }
 
-// write applies the states ts, in order, under the version rules.
-func (c *Catalog) write(ctx context.Context, tx *sql.Tx, ts []target) error {
+// write applies the states ts, in order, under the version rules, and
+// returns how many files they changed.
+func (c *Catalog) write(ctx context.Context, tx *sql.Tx, ts []target) (int, error) {
 	if len(ts) == 0 {
-		return nil
+		return 0, nil
 	}
 	ids := make([]string, 0, len(ts))
 	seen := map[string]bool{}
@@ -41,7 +42,7 @@ func (c *Catalog) write(ctx context.Context, tx *sql.Tx, ts []target) error {
 	}
 	held, err := c.load(ctx, tx, ids)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// Run the rules over the batch in memory. Each state that applies
 	// replaces the whole of a file's row, so only the last one is written.
@@ -71,7 +72,7 @@ func (c *Catalog) write(ctx context.Context, tx *sql.Tx, ts []target) error {
 		current[o.fileID] = &row{id: ch.id, element: o.element, version: o.version, deleted: o.file == nil}
 	}
 	if len(order) == 0 {
-		return nil
+		return 0, nil
 	}
 
 	var inserts, updates []*change
@@ -83,12 +84,12 @@ func (c *Catalog) write(ctx context.Context, tx *sql.Tx, ts []target) error {
 		}
 	}
 	if err := c.insertFiles(ctx, tx, inserts); err != nil {
-		return err
+		return 0, err
 	}
 	if err := c.updateFiles(ctx, tx, updates); err != nil {
-		return err
+		return 0, err
 	}
-	return c.writeDetails(ctx, tx, order)
+	return len(order), c.writeDetails(ctx, tx, order)
 }
 
 // load returns the rows the catalog holds for ids, by file id.

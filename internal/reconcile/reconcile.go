@@ -24,7 +24,7 @@ import (
 // Catalog is what reconciliation reads and repairs.
 type Catalog interface {
 	Files(ctx context.Context, elementID string, fn func(fileID string, version int64) error) error
-	Put(ctx context.Context, f *artstore.File) error
+	PutChanged(ctx context.Context, f *artstore.File) (bool, error)
 	Remove(ctx context.Context, elementID, fileID string, version int64) error
 }
 
@@ -146,12 +146,15 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 	return er
 }
 
+// put applies the element's state of f and tells whether that repaired
+// anything: the version rules ignore a copy the catalog knows a newer
+// state of, on this element or another (a finalized file's temporary copy).
 func (r *Reconciler) put(ctx context.Context, f *artstore.File, er *ElementReport) bool {
-	if err := r.cat.Put(ctx, f); err != nil {
+	changed, err := r.cat.PutChanged(ctx, f)
+	if err != nil {
 		er.Error = err.Error()
-		return false
 	}
-	return true
+	return changed
 }
 
 // Routes registers POST /api/v1/reconcile (role admin), which reconciles

@@ -50,6 +50,12 @@ func TestFinalize(t *testing.T) {
 	if r := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 200 {
 		t.Fatalf("temporary copy before the margin: %d", r.StatusCode)
 	}
+	// Meanwhile the temporary copy is no drift to repair.
+	var early struct{ Repaired int }
+	c.Do("POST", "/api/v1/reconcile", admin, "", nil, nil).JSON(t, &early)
+	if early.Repaired != 0 {
+		t.Fatalf("reconciliation before the sweep repaired %d", early.Repaired)
+	}
 	r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil)
 	var rep struct {
 		FinalizedCopies []string `json:"finalized_copies"`
