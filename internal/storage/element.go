@@ -176,6 +176,12 @@ func (e *Element) Mode() artstore.Mode { return e.mode.Load().(artstore.Mode) }
 // Backend returns the element's blob backend.
 func (e *Element) Backend() blob.Backend { return e.backend }
 
+// availableLocked returns the bytes the element can still take, with e.mu
+// held and a capacity set: uploads in flight hold their room.
+func (e *Element) availableLocked() int64 {
+	return max(0, e.cfg.Capacity-e.used-e.pending)
+}
+
 // Info describes the element.
 func (e *Element) Info(ctx context.Context) (artstore.ElementInfo, error) {
 	journalID, lastSeq, _ := e.c.head()
@@ -183,7 +189,7 @@ func (e *Element) Info(ctx context.Context) (artstore.ElementInfo, error) {
 	used, count := e.used, e.count
 	avail := int64(-1)
 	if e.cfg.Capacity > 0 {
-		avail = max(0, e.cfg.Capacity-e.used-e.pending)
+		avail = e.availableLocked()
 	}
 	e.mu.Unlock()
 	return artstore.ElementInfo{

@@ -295,6 +295,56 @@ func TestUploadRules(t *testing.T) {
 	}
 }
 
+// TestDeclaredSizeReserved checks that an upload's declared size holds
+// its room while the content streams: a second upload that would not fit
+// beside it is refused before any of its content is read, and the room is
+// given back when the first one ends.
+func TestDeclaredSizeReserved(t *testing.T) {
+	dialects(t, func(t *testing.T, st store) {
+		e := newEnv(t, st, artstore.ModeRW, 100)
+		pr, pw := io.Pipe()
+		first := make(chan error, 1)
+		go func() {
+			_, err := e.el.Upload(ctxAs(alice), artstore.NewFile{Filename: "first.bin", Size: 60}, pr)
+			first <- err
+		}()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			if info, _ := e.el.Info(context.Background()); info.Capacity.Available == 40 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the first upload's declared size was not reserved")
+			}
+		}
+		second := &readCounter{r: strings.NewReader(strings.Repeat("s", 60))}
+		if _, err := e.el.Upload(ctxAs(alice), artstore.NewFile{Filename: "second.bin", Size: 60}, second); !errs.Is(errs.NoSpace, err) || second.n != 0 {
+			t.Fatalf("second upload beside the first: %v after reading %d bytes; want no space before reading", err, second.n)
+		}
+		if _, err := pw.Write([]byte(strings.Repeat("f", 60))); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		if err := <-first; err != nil {
+			t.Fatalf("first upload: %v", err)
+		}
+		if info, _ := e.el.Info(context.Background()); info.Capacity.Used != 60 || info.Capacity.Available != 40 {
+			t.Fatalf("info after the first upload: %+v", info.Capacity)
+		}
+	})
+}
+
+// readCounter counts the bytes read through it.
+type readCounter struct {
+	r io.Reader
+	n int
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
 // TestGroupCommit uploads concurrently and checks that the journal has one
 // entry per upload with no gap.
 func TestGroupCommit(t *testing.T) {

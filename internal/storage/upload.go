@@ -44,8 +44,12 @@ func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Re
 		return nil, errs.E(op, err)
 	}
 	defer release()
+	cr := &countingReader{r: content, e: e, h: sha256.New()}
+	defer cr.release()
 	if nf.Size >= 0 {
-		if err := e.checkRoom(nf.Size); err != nil {
+		// A declared size is reserved before any content is read, so
+		// that uploads running together cannot count on the same room.
+		if err := cr.take(nf.Size); err != nil {
 			return nil, errs.E(op, err)
 		}
 	}
@@ -76,8 +80,6 @@ func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Re
 		}
 	}()
 
-	cr := &countingReader{r: content, e: e, h: sha256.New()}
-	defer cr.release()
 	if f.ContentType == "" {
 		f.ContentType, cr.r = sniff(cr.r, f.OriginalFilename)
 	}
@@ -246,19 +248,6 @@ func (e *Element) reserveID(ctx context.Context, id string) (func(), error) {
 	return release, nil
 }
 
-// checkRoom reports whether n more bytes fit in the element.
-func (e *Element) checkRoom(n int64) error {
-	if e.cfg.Capacity <= 0 {
-		return nil
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.used+e.pending+n > e.cfg.Capacity {
-		return errs.E(errs.NoSpace, errs.Msg("element %s has %d bytes available, %d needed", e.cfg.ID, max(0, e.cfg.Capacity-e.used-e.pending), n))
-	}
-	return nil
-}
-
 // abandon removes what a failed upload wrote, and its intent.
 func (e *Element) abandon(fileID, key string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -286,8 +275,8 @@ func (e *Element) writeSidecar(ctx context.Context, f *artstore.File) error {
 }
 
 // countingReader hashes the content as it streams and takes capacity as
-// bytes arrive, so that concurrent uploads of unknown size cannot together
-// overfill the element.
+// bytes arrive beyond what was reserved, so that concurrent uploads cannot
+// together overfill the element.
 type countingReader struct {
 	r     io.Reader
 	e     *Element
@@ -302,8 +291,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.n += int64(n)
 		c.h.Write(p[:n])
-		if c.e.cfg.Capacity > 0 {
-			if rerr := c.take(int64(n)); rerr != nil {
+		if c.n > c.taken && c.e.cfg.Capacity > 0 {
+			if rerr := c.take(c.n - c.taken); rerr != nil {
 				c.err = rerr
 				return 0, rerr
 			}
@@ -315,12 +304,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// take takes n more bytes of the element's room for this upload.
 func (c *countingReader) take(n int64) error {
 	e := c.e
+	if e.cfg.Capacity <= 0 {
+		return nil // nothing to count against
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.used+e.pending+n > e.cfg.Capacity {
-		return errs.E("storage.Upload", errs.NoSpace, errs.Msg("element %s is full (capacity %d bytes)", e.cfg.ID, e.cfg.Capacity))
+	if avail := e.availableLocked(); n > avail {
+		return errs.E("storage.Upload", errs.NoSpace, errs.Msg("element %s has %d bytes available, %d more needed", e.cfg.ID, avail, n))
 	}
 	e.pending += n
 	c.taken += n
