@@ -80,11 +80,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	checks := map[string]string{}
 	ok := true
 	for dsn, db := range s.dbs {
-		name := "database"
+		name := "database " + redactDSN(dsn)
 		if db == s.adminDB {
 			name = "admin database"
-		} else {
-			name = "element database " + redactDSN(dsn)
 		}
 		if err := db.PingContext(ctx); err != nil {
 			checks[name], ok = "unavailable: "+err.Error(), false
@@ -93,7 +91,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, e := range s.elements {
-		if _, err := e.el.Backend().Stat(ctx, ".artstore/element.json"); err != nil {
+		if err := e.el.Ready(ctx); err != nil {
 			checks["element "+e.cfg.ID], ok = "unavailable: "+err.Error(), false
 		} else {
 			checks["element "+e.cfg.ID] = "ok"

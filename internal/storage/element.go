@@ -173,8 +173,12 @@ func (e *Element) ID() string { return e.cfg.ID }
 // Mode returns the element's current mode.
 func (e *Element) Mode() artstore.Mode { return e.mode.Load().(artstore.Mode) }
 
-// Backend returns the element's blob backend.
-func (e *Element) Backend() blob.Backend { return e.backend }
+// Ready reports whether the element's backend answers and still holds the
+// element's identity.
+func (e *Element) Ready(ctx context.Context) error {
+	_, err := e.backend.Stat(ctx, stateKey)
+	return err
+}
 
 // availableLocked returns the bytes the element can still take, with e.mu
 // held and a capacity set: uploads in flight hold their room.
