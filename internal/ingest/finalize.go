@@ -55,20 +55,30 @@ func openFinalizer(ctx context.Context, db *sqldb.DB, margin time.Duration) (*fi
 type job struct {
 	FileID, Source, Target, State, Checksum string
 	RemoveAfter                             time.Time
+	Begun                                   time.Time
+}
+
+// jobColumns are the columns scanJob reads.
+const jobColumns = `file_id, source_element, target_element, state, checksum, remove_after, created_at`
+
+func scanJob(scan func(dest ...any) error) (job, error) {
+	var (
+		j         job
+		ra, begun int64
+	)
+	err := scan(&j.FileID, &j.Source, &j.Target, &j.State, &j.Checksum, &ra, &begun)
+	j.RemoveAfter, j.Begun = time.Unix(0, ra).UTC(), time.Unix(0, begun).UTC()
+	return j, err
 }
 
 func (f *finalizer) get(ctx context.Context, fileID string) (*job, error) {
-	var j job
-	var ra int64
-	err := f.db.QueryRowContext(ctx, f.db.Rebind(`SELECT file_id, source_element, target_element, state, checksum, remove_after FROM ingest_finalize WHERE file_id = ?`), fileID).
-		Scan(&j.FileID, &j.Source, &j.Target, &j.State, &j.Checksum, &ra)
+	j, err := scanJob(f.db.QueryRowContext(ctx, f.db.Rebind(`SELECT `+jobColumns+` FROM ingest_finalize WHERE file_id = ?`), fileID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, errs.E(errs.Unavailable, err)
 	}
-	j.RemoveAfter = time.Unix(0, ra).UTC()
 	return &j, nil
 }
 
@@ -106,7 +116,7 @@ func (f *finalizer) drop(ctx context.Context, fileID string) error {
 }
 
 func (f *finalizer) list(ctx context.Context, state string, before time.Time) ([]job, error) {
-	q := `SELECT file_id, source_element, target_element, state, checksum, remove_after FROM ingest_finalize WHERE state = ?`
+	q := `SELECT ` + jobColumns + ` FROM ingest_finalize WHERE state = ?`
 	args := []any{state}
 	if !before.IsZero() {
 		q += ` AND remove_after <= ?`
@@ -119,12 +129,10 @@ func (f *finalizer) list(ctx context.Context, state string, before time.Time) ([
 	defer rows.Close()
 	var out []job
 	for rows.Next() {
-		var j job
-		var ra int64
-		if err := rows.Scan(&j.FileID, &j.Source, &j.Target, &j.State, &j.Checksum, &ra); err != nil {
+		j, err := scanJob(rows.Scan)
+		if err != nil {
 			return nil, errs.E(errs.Unavailable, err)
 		}
-		j.RemoveAfter = time.Unix(0, ra).UTC()
 		out = append(out, j)
 	}
 	return out, rows.Err()
@@ -172,19 +180,24 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 	if err := s.fin.begin(ctx, j); err != nil {
 		return nil, errs.E(op, err)
 	}
+	s.setFinalizing(j.FileID, true)
+	settled := false
+	defer func() { s.endFinalizing(j.FileID, settled) }()
 	if err := s.fin.step("begun"); err != nil {
 		return nil, err
 	}
 	f, err := s.copyFile(ctx, sf, src, target.Element)
 	if err != nil {
 		// Nothing must be left on the target; the file stays temporary.
-		s.rollback(ctx, j)
+		settled = s.rollback(ctx, j) == nil
 		return nil, errs.E(op, err)
 	}
 	if err := s.fin.step("copied"); err != nil {
 		return nil, err
 	}
-	return s.complete(ctx, j, f)
+	f, err = s.complete(ctx, j, f)
+	settled = err == nil
+	return f, err
 }
 
 // copyFile writes the permanent copy and checks it.
@@ -232,29 +245,65 @@ func (s *Service) complete(ctx context.Context, j *job, f *artstore.File) (*arts
 }
 
 // rollback removes whatever reached the target and forgets the finalize.
-func (s *Service) rollback(ctx context.Context, j *job) {
+// On failure the finalize stays unsettled, for the next sweep.
+func (s *Service) rollback(ctx context.Context, j *job) error {
 	ctx = context.WithoutCancel(ctx)
 	if el, err := s.fleet.Get(j.Target); err == nil {
 		if err := el.Purge(ctx, j.FileID); err != nil {
-			s.log.Warn("removing a failed finalize's copy; recovery will retry", "file_id", j.FileID, "err", err)
-			return
+			s.log.Warn("removing a failed finalize's copy; the next sweep retries", "file_id", j.FileID, "err", err)
+			return err
 		}
 	}
 	if err := s.fin.drop(ctx, j.FileID); err != nil {
-		s.log.Warn("forgetting a failed finalize; recovery will retry", "file_id", j.FileID, "err", err)
+		s.log.Warn("forgetting a failed finalize; the next sweep retries", "file_id", j.FileID, "err", err)
+		return err
 	}
+	return nil
+}
+
+// staleFinalize is how old an unsettled finalize that another process
+// began must be before this one settles it: such a copy may still be
+// running there.
+const staleFinalize = time.Hour
+
+// setFinalizing records whether a finalize this process began runs.
+func (s *Service) setFinalizing(fileID string, running bool) {
+	s.finMu.Lock()
+	defer s.finMu.Unlock()
+	s.finalizing[fileID] = running
+}
+
+// endFinalizing records that a finalize this process began has returned:
+// settled (completed or rolled back), or left for the next sweep.
+func (s *Service) endFinalizing(fileID string, settled bool) {
+	if settled {
+		s.finMu.Lock()
+		delete(s.finalizing, fileID)
+		s.finMu.Unlock()
+		return
+	}
+	s.setFinalizing(fileID, false)
 }
 
 // Recover resumes or rolls back the finalizes a crash interrupted: a copy
 // that is complete and matches the source's checksum is switched to, any
-// other is removed from the target.
+// other is removed from the target. It runs before the service serves.
 func (s *Service) Recover(ctx context.Context) error {
+	return s.settle(ctx, func(*job) bool { return true })
+}
+
+// settle resumes or rolls back the unsettled finalizes that should says
+// may be settled now.
+func (s *Service) settle(ctx context.Context, should func(*job) bool) error {
 	jobs, err := s.fin.list(ctx, stateCopying, time.Time{})
 	if err != nil {
 		return err
 	}
 	for i := range jobs {
 		j := &jobs[i]
+		if !should(j) {
+			continue
+		}
 		el, err := s.fleet.Get(j.Target)
 		if err != nil {
 			continue
@@ -267,8 +316,9 @@ func (s *Service) Recover(ctx context.Context) error {
 			}
 			s.log.Info("resumed an interrupted finalize", "file_id", j.FileID)
 		case err == nil || errs.Is(errs.NotExist, err):
-			s.rollback(ctx, j)
-			s.log.Info("rolled back an interrupted finalize", "file_id", j.FileID)
+			if s.rollback(ctx, j) == nil {
+				s.log.Info("rolled back an interrupted finalize", "file_id", j.FileID)
+			}
 		default:
 			s.log.Warn("cannot check an interrupted finalize yet", "file_id", j.FileID, "err", err)
 		}
@@ -276,9 +326,27 @@ func (s *Service) Recover(ctx context.Context) error {
 	return nil
 }
 
-// Sweep removes the temporary copies of finalized files whose safety
-// margin has passed, and returns their ids.
+// Sweep settles the finalizes that were interrupted without a restart
+// (their last step failed, and so could the rollback), then removes the
+// temporary copies of finalized files whose safety margin has passed, and
+// returns their ids. A finalize this process began is settled once it has
+// returned; one another process began, once it is staleFinalize old.
 func (s *Service) Sweep(ctx context.Context) ([]string, error) {
+	err := s.settle(ctx, func(j *job) bool {
+		s.finMu.Lock()
+		running, mine := s.finalizing[j.FileID]
+		if mine && !running {
+			delete(s.finalizing, j.FileID)
+		}
+		s.finMu.Unlock()
+		if mine {
+			return !running
+		}
+		return s.now().Sub(j.Begun) > staleFinalize
+	})
+	if err != nil {
+		return nil, err
+	}
 	jobs, err := s.fin.list(ctx, stateCopied, time.Now())
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/artstore/artstore/internal/api"
@@ -43,6 +44,11 @@ type Service struct {
 	auditor  api.Auditor
 	log      *slog.Logger
 	now      func() time.Time
+
+	// finalizing holds the finalizes this process began: true while one
+	// runs, false once it returned without settling (see Sweep).
+	finMu      sync.Mutex
+	finalizing map[string]bool
 }
 
 // Config tunes the ingest service.
@@ -64,7 +70,7 @@ func New(ctx context.Context, fl *fleet.Fleet, reg Registry, db *sqldb.DB, cfg C
 	if err != nil {
 		return nil, errs.E("ingest.New", err)
 	}
-	return &Service{fleet: fl, registry: reg, fin: fin, log: log, now: time.Now}, nil
+	return &Service{fleet: fl, registry: reg, fin: fin, log: log, now: time.Now, finalizing: map[string]bool{}}, nil
 }
 
 // SetAuditor makes the service record deletes and finalizes with a.

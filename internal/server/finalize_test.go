@@ -151,3 +151,44 @@ func TestFinalizeFailedCopy(t *testing.T) {
 		t.Fatalf("registry after a failed finalize: %+v", got)
 	}
 }
+
+// TestFinalizeInterrupted stops a finalize after each durable step without
+// a restart, as a failure of the step after it would: the next collection
+// settles it, and finalizing again then works.
+func TestFinalizeInterrupted(t *testing.T) {
+	for _, step := range []string{"begun", "copied"} {
+		t.Run(step, func(t *testing.T) {
+			c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+			tok := c.Account("app", "user")
+			admin := c.AdminToken()
+			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+			c.Server.Ingest().SetFinalizeHook(func(s string) error {
+				if s == step {
+					return errors.New("failure at " + s)
+				}
+				return nil
+			})
+			if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode < 500 {
+				t.Fatalf("finalize with a failure at %s: %d", step, r.StatusCode)
+			}
+			c.Server.Ingest().SetFinalizeHook(nil)
+			if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode != 409 {
+				t.Fatalf("finalize while the first is unsettled: %d %s", r.StatusCode, r.Body)
+			}
+			if r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil); r.StatusCode != 200 {
+				t.Fatalf("gc run: %d %s", r.StatusCode, r.Body)
+			}
+			got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil), 200)
+			onRW := c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil).StatusCode
+			switch {
+			case step == "begun" && (got.RetentionPolicy != artstore.Temporary || onRW != 404),
+				step == "copied" && (got.StorageElementID != "rw-01" || got.RetentionPolicy != artstore.Permanent || onRW != 200):
+				t.Fatalf("after the collection, a failure at %s: registry %s/%s, rw %d", step, got.StorageElementID, got.RetentionPolicy, onRW)
+			}
+			f := mustFile(t, c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil), 200)
+			if f.StorageElementID != "rw-01" || f.Checksum != temp.Checksum {
+				t.Fatalf("finalize after the collection: %+v", f)
+			}
+		})
+	}
+}
