@@ -47,17 +47,6 @@ func (c *collector) count() int {
 	return len(c.seqs)
 }
 
-func waitFor(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !fn() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRedisBus(t *testing.T) {
 	srv := testenv.Redis(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -73,7 +62,7 @@ func TestRedisBus(t *testing.T) {
 	// A group starts at the end of the stream.
 	var a collector
 	go r.Subscribe(ctx, "catalog", "a", a.handle)
-	waitFor(t, "the group", func() bool { n, _ := r.rdb.XInfoGroups(ctx, Stream).Result(); return len(n) == 1 })
+	testenv.Eventually(t, 15*time.Second, "the group", func() bool { n, _ := r.rdb.XInfoGroups(ctx, Stream).Result(); return len(n) == 1 })
 
 	if err := r.Apply(ctx, "se-1", page("j1", 1, 5)); err != nil {
 		t.Fatal(err)
@@ -81,13 +70,13 @@ func TestRedisBus(t *testing.T) {
 	if jid, seq, err := r.Cursor(ctx, "se-1"); jid != "j1" || seq != 5 || err != nil {
 		t.Fatalf("cursor %q %d %v", jid, seq, err)
 	}
-	waitFor(t, "five events", func() bool { return a.count() == 5 })
+	testenv.Eventually(t, 15*time.Second, "five events", func() bool { return a.count() == 5 })
 	if fmt.Sprint(a.seqs) != "[1 2 3 4 5]" {
 		t.Fatalf("order %v", a.seqs)
 	}
 
 	// Everything is acknowledged, so trimming removes it all.
-	waitFor(t, "acknowledgements", func() bool { p, _ := r.rdb.XPending(ctx, Stream, "catalog").Result(); return p.Count == 0 })
+	testenv.Eventually(t, 15*time.Second, "acknowledgements", func() bool { p, _ := r.rdb.XPending(ctx, Stream, "catalog").Result(); return p.Count == 0 })
 	if n, err := r.Trim(ctx); n != 5 || err != nil {
 		t.Fatalf("trim removed %d: %v", n, err)
 	}
@@ -97,15 +86,15 @@ func TestRedisBus(t *testing.T) {
 	a.fail = map[int64]bool{7: true}
 	a.mu.Unlock()
 	r.Apply(ctx, "se-1", page("j1", 6, 8))
-	waitFor(t, "the refused event to come back", func() bool { return a.count() == 8 })
+	testenv.Eventually(t, 15*time.Second, "the refused event to come back", func() bool { return a.count() == 8 })
 	// Trimming never drops what a group has not acknowledged.
 	var b collector
 	bctx, bcancel := context.WithCancel(ctx)
 	go r.Subscribe(bctx, "other", "b", b.handle)
-	waitFor(t, "the second group", func() bool { n, _ := r.rdb.XInfoGroups(ctx, Stream).Result(); return len(n) == 2 })
+	testenv.Eventually(t, 15*time.Second, "the second group", func() bool { n, _ := r.rdb.XInfoGroups(ctx, Stream).Result(); return len(n) == 2 })
 	bcancel()
 	r.Apply(ctx, "se-1", page("j1", 9, 9))
-	waitFor(t, "event 9", func() bool { return a.count() == 9 })
+	testenv.Eventually(t, 15*time.Second, "event 9", func() bool { return a.count() == 9 })
 	r.Trim(ctx)
 	if n, _ := r.Len(ctx); n != 1 {
 		t.Fatalf("stream holds %d entries; the unread one must stay", n)
@@ -119,7 +108,7 @@ func TestRedisBus(t *testing.T) {
 	if _, seq, _ := r.Cursor(ctx, "se-1"); seq != 0 {
 		t.Fatalf("cursor survived a restart without data: %d", seq)
 	}
-	waitFor(t, "the group to come back", func() bool { n, _ := r.rdb.XInfoGroups(ctx, Stream).Result(); return len(n) >= 1 })
+	testenv.Eventually(t, 15*time.Second, "the group to come back", func() bool { n, _ := r.rdb.XInfoGroups(ctx, Stream).Result(); return len(n) >= 1 })
 	r.Apply(ctx, "se-1", page("j1", 10, 11))
-	waitFor(t, "events after the restart", func() bool { return a.count() == 11 })
+	testenv.Eventually(t, 15*time.Second, "events after the restart", func() bool { return a.count() == 11 })
 }

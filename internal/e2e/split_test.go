@@ -101,17 +101,6 @@ func (p *proc) account(adminToken, name, role string) (string, string) {
 	return tok.AccessToken, sa.ID
 }
 
-func waitUntil(t testing.TB, d time.Duration, what string, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !fn() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // splitEnv is what a process without the admin role needs to reach one.
 func splitEnv(admin *proc) []string {
 	id, secret := credentials(admin.t, admin.data)
@@ -162,7 +151,7 @@ func TestSplitProcesses(t *testing.T) {
 	if code := core.call("POST", "/elements/edit-01/api/v1/files", user, mw.FormDataContentType(), &buf, &direct); code != 201 {
 		t.Fatalf("direct upload: %d", code)
 	}
-	waitUntil(t, 10*time.Second, "the front to see three files", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the front to see three files", func() bool {
 		var res struct{ Total int }
 		front.call("GET", "/api/v1/search?tags=split", user, "", nil, &res)
 		return res.Total == 3
@@ -251,7 +240,7 @@ func TestChaos(t *testing.T) {
 		}()
 	}
 	at := func(k int64) {
-		waitUntil(t, 60*time.Second, fmt.Sprintf("%d uploads", k), func() bool { return done.Load() >= k || failure.Load() != nil })
+		testenv.Eventually(t, 60*time.Second, fmt.Sprintf("%d uploads", k), func() bool { return done.Load() >= k || failure.Load() != nil })
 	}
 	at(200)
 	q.kill()
@@ -373,23 +362,23 @@ func TestRegistryFollowsElements(t *testing.T) {
 		}
 		return e.Status
 	}
-	waitUntil(t, 15*time.Second, "the element to register and be online", func() bool { return status() == "online" })
+	testenv.Eventually(t, 15*time.Second, "the element to register and be online", func() bool { return status() == "online" })
 	upload := func() (fileMeta, int) {
 		return core.ingest(admin, "doc.txt", "registry", [2]string{"retention_policy", "permanent"})
 	}
-	waitUntil(t, 10*time.Second, "ingest to use the registered element", func() bool { _, code := upload(); return code == 201 })
+	testenv.Eventually(t, 10*time.Second, "ingest to use the registered element", func() bool { _, code := upload(); return code == 201 })
 	f, _ := upload()
 	if f.StorageElementID != "rw-09" {
 		t.Fatalf("uploaded to %q", f.StorageElementID)
 	}
 	store.kill()
-	waitUntil(t, 10*time.Second, "the element to go offline", func() bool { return status() == "offline" })
+	testenv.Eventually(t, 10*time.Second, "the element to go offline", func() bool { return status() == "offline" })
 	if _, code := upload(); code != 503 {
 		t.Fatalf("upload with the only rw element offline: %d", code)
 	}
 	store = startWith(t, storeDir, storeAddr, storeEnv, storeArgs...)
-	waitUntil(t, 10*time.Second, "the element to come back online", func() bool { return status() == "online" })
-	waitUntil(t, 10*time.Second, "ingest to use it again", func() bool { _, code := upload(); return code == 201 })
+	testenv.Eventually(t, 10*time.Second, "the element to come back online", func() bool { return status() == "online" })
+	testenv.Eventually(t, 10*time.Second, "ingest to use it again", func() bool { _, code := upload(); return code == 201 })
 	var list struct{ Total int }
 	core.call("GET", "/api/v1/storage-elements?status=online&mode=rw", admin, "", nil, &list)
 	if list.Total != 1 {

@@ -196,18 +196,6 @@ func retentionFor(el *storage.Element) artstore.RetentionPolicy {
 	return artstore.Temporary
 }
 
-// eventually waits up to five seconds for cond to hold.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // wantKind fails the test unless err has kind (and code, when not empty).
 func wantKind(t testing.TB, err error, kind errs.Kind, code string) {
 	t.Helper()

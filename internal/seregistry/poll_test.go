@@ -14,6 +14,7 @@ import (
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/seregistry"
 	"github.com/artstore/artstore/internal/sqldb"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // TestPolling runs the poller and takes an element's server down and up
@@ -37,10 +38,10 @@ func TestPolling(t *testing.T) {
 			return e
 		}
 		f.edit.upload(4)
-		eventually(t, "polling sees the new files", func() bool { return entry("se-edit").FileCount == 4 })
+		testenv.Eventually(t, 5*time.Second, "polling sees the new files", func() bool { return entry("se-edit").FileCount == 4 })
 
 		f.edit.stop()
-		eventually(t, "se-edit is offline", func() bool { return entry("se-edit").Status == seregistry.StatusOffline })
+		testenv.Eventually(t, 5*time.Second, "se-edit is offline", func() bool { return entry("se-edit").Status == seregistry.StatusOffline })
 		e := entry("se-edit")
 		if e.LastError == "" || e.LastSeenAt == nil || e.FileCount != 4 {
 			t.Fatalf("offline entry: %+v", e)
@@ -54,7 +55,7 @@ func TestPolling(t *testing.T) {
 		}
 
 		f.edit.restart()
-		eventually(t, "se-edit is back online", func() bool { return entry("se-edit").Status == seregistry.StatusOnline })
+		testenv.Eventually(t, 5*time.Second, "se-edit is back online", func() bool { return entry("se-edit").Status == seregistry.StatusOnline })
 		if e := entry("se-edit"); e.LastError != "" || e.FileCount != 4 {
 			t.Fatalf("entry back online: %+v", e)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/artstore/artstore/internal/catalog"
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/testcluster"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // ingestUpload uploads through the public ingest API.
@@ -45,18 +46,6 @@ func ids(files []artstore.File) []string {
 		out = append(out, f.OriginalFilename)
 	}
 	return out
-}
-
-// eventually retries fn until it returns true or the deadline passes.
-func eventually(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !fn() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestDataFlow drives the public API: uploads land on the element their
@@ -99,7 +88,7 @@ func TestDataFlow(t *testing.T) {
 		t.Fatalf("metadata %+v", got)
 	}
 	// The file uploaded straight to the element arrives through its journal.
-	eventually(t, "the journal to bring direct.txt", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the journal to bring direct.txt", func() bool {
 		return search(t, c, reader, map[string]any{"filename": "direct"}).Total == 1
 	})
 	after := temp.UploadedAt.Add(-time.Second).Format(time.RFC3339Nano)
@@ -183,7 +172,7 @@ func TestDataFlow(t *testing.T) {
 	if r := c.Do("DELETE", "/elements/edit-01/api/v1/files/"+direct.FileID, c.AdminToken(), "", nil, nil); r.StatusCode != 204 {
 		t.Fatalf("direct delete: %d %s", r.StatusCode, r.Body)
 	}
-	eventually(t, "the journal to bring the delete", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the journal to bring the delete", func() bool {
 		return search(t, c, reader, map[string]any{"filename": "direct"}).Total == 0
 	})
 }
@@ -274,7 +263,7 @@ func TestGarbageCollection(t *testing.T) {
 	expired2 := mustFile(t, upload(t, c, "edit-01", tok, "old2.txt", "old", [2]string{"expires_at", past}), 201)
 	fresh := mustFile(t, ingestUpload(t, c, tok, "fresh.txt", "fresh"), 201)
 	perm := mustFile(t, ingestUpload(t, c, tok, "perm.txt", "perm", [2]string{"retention_policy", "permanent"}), 201)
-	eventually(t, "the journal to bring the direct uploads", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the journal to bring the direct uploads", func() bool {
 		return search(t, c, tok, map[string]any{}).Total == 4
 	})
 	if r := c.Do("POST", "/api/v1/gc/run", tok, "", nil, nil); r.StatusCode != 403 {
@@ -457,7 +446,7 @@ func TestRegistryPriority(t *testing.T) {
 	if r := c.Do("PUT", "/api/v1/storage-elements/rw-b", tok, "application/json", strings.NewReader(`{"priority":1}`), nil); r.StatusCode != 200 {
 		t.Fatalf("set priority: %d %s", r.StatusCode, r.Body)
 	}
-	eventually(t, "uploads to follow the registry's priority", func() bool {
+	testenv.Eventually(t, 10*time.Second, "uploads to follow the registry's priority", func() bool {
 		r := ingestUpload(t, c, tok, "b.txt", "b", perm)
 		return r.StatusCode == 201 && mustFile(t, r, 201).StorageElementID == "rw-b"
 	})

@@ -1,11 +1,14 @@
 // Package testenv gives tests access to the external services ArtStore can
-// use, an S3 gateway and a PostgreSQL server, and owns their lifetime during
-// a test run. Tests that need a service call S3 or Postgres; both skip the
-// test unless an environment variable asks for the service, so a plain
-// `go test ./...` needs nothing installed:
+// use, an S3 gateway, a PostgreSQL server and Redis, and owns their
+// lifetime during a test run. Tests that need a service call S3, Postgres
+// or Redis; each skips the test unless an environment variable asks for
+// the service, so a plain `go test ./...` needs nothing installed:
 //
 //	ARTSTORE_TEST_S3=1          run S3 tests against a versitygw started here
 //	ARTSTORE_TEST_POSTGRES=DSN  run PostgreSQL tests, each in its own schema
+//	ARTSTORE_TEST_REDIS=1       run Redis tests against a redis-server started here
+//
+// Eventually waits for what a test expects to happen in the background.
 //
 // A package whose tests call S3 must run them through Main:
 //
