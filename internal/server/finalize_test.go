@@ -89,19 +89,7 @@ func TestFinalize(t *testing.T) {
 func TestFinalizeCrash(t *testing.T) {
 	for _, step := range []string{"begun", "copied"} {
 		t.Run(step, func(t *testing.T) {
-			c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
-			tok := c.Account("app", "user")
-			admin := c.AdminToken()
-			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
-			c.Server.Ingest().SetFinalizeHook(func(s string) error {
-				if s == step {
-					return errors.New("crash at " + s)
-				}
-				return nil
-			})
-			if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode < 500 {
-				t.Fatalf("finalize with a crash at %s: %d", step, r.StatusCode)
-			}
+			c, tok, admin, temp := stopFinalizeAt(t, step)
 			c.Restart()
 			got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil), 200)
 			onEdit := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil).StatusCode
@@ -158,19 +146,7 @@ func TestFinalizeFailedCopy(t *testing.T) {
 func TestFinalizeInterrupted(t *testing.T) {
 	for _, step := range []string{"begun", "copied"} {
 		t.Run(step, func(t *testing.T) {
-			c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
-			tok := c.Account("app", "user")
-			admin := c.AdminToken()
-			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
-			c.Server.Ingest().SetFinalizeHook(func(s string) error {
-				if s == step {
-					return errors.New("failure at " + s)
-				}
-				return nil
-			})
-			if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode < 500 {
-				t.Fatalf("finalize with a failure at %s: %d", step, r.StatusCode)
-			}
+			c, tok, admin, temp := stopFinalizeAt(t, step)
 			c.Server.Ingest().SetFinalizeHook(nil)
 			if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode != 409 {
 				t.Fatalf("finalize while the first is unsettled: %d %s", r.StatusCode, r.Body)
@@ -191,4 +167,25 @@ func TestFinalizeInterrupted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stopFinalizeAt starts a cluster without background collection, uploads
+// a temporary file and finalizes it with a failure after the given
+// durable step, as a crash there would leave it. It returns the cluster,
+// a user's and the admin's tokens, and the file.
+func stopFinalizeAt(t *testing.T, step string) (*testcluster.Cluster, string, string, artstore.File) {
+	t.Helper()
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	tok := c.Account("app", "user")
+	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c.Server.Ingest().SetFinalizeHook(func(s string) error {
+		if s == step {
+			return errors.New("stopped at " + s)
+		}
+		return nil
+	})
+	if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode < 500 {
+		t.Fatalf("finalize stopped at %s: %d", step, r.StatusCode)
+	}
+	return c, tok, c.AdminToken(), temp
 }
