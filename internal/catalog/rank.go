@@ -19,40 +19,46 @@ import (
 const RankWindow = 500
 
 // ranked returns the ids of one page of full-text matches in order of
-// relevance, and the number of matches as count gives it. When the page
-// reaches the last window, that window's size gives the exact number of
-// matches, which then needs no count of its own.
-func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, limit, offset int) ([]int64, int64, bool, error) {
+// relevance, and the number of matches when the page reaches the last
+// window, whose size then tells it; -1 when it does not.
+func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, limit, offset int) ([]int64, int64, error) {
 	rank := c.rankFTS
 	if s.pg {
 		rank = c.rankPG
 	}
 	ids := make([]int64, 0, min(limit, RankWindow))
-	total := int64(-1)
 	for len(ids) < limit {
 		win := offset / RankWindow
 		skip := offset - win*RankWindow
 		page, n, err := rank(ctx, tx, s, win, limit-len(ids), skip)
 		if err != nil {
-			return nil, 0, false, err
-		}
-		// n is the size of the window, known when the page has a match
-		// or the window is the first.
-		known := len(page) > 0 || (win == 0 && skip == 0)
-		if known && n < RankWindow {
-			total = int64(win*RankWindow + n)
+			return nil, 0, err
 		}
 		ids = append(ids, page...)
 		offset += len(page)
-		if !known || n < RankWindow {
-			break
+		// n is the size of the window, known when the page has a match
+		// or the window is the first.
+		known := len(page) > 0 || (win == 0 && skip == 0)
+		switch {
+		case !known:
+			return ids, -1, nil
+		case n < RankWindow:
+			return ids, int64(win*RankWindow + n), nil
 		}
 	}
-	if total >= 0 {
-		return ids, total, true, nil
+	return ids, -1, nil
+}
+
+// rankIDs returns, on PostgreSQL, limit of the files with the given ids
+// from offset, in order of relevance.
+func (c *Catalog) rankIDs(ctx context.Context, tx *sql.Tx, s *search, window []int64, limit, offset int) ([]int64, error) {
+	order := "DESC"
+	if s.dir == "ASC" {
+		order = "ASC"
 	}
-	n, exact, err := c.count(ctx, tx, s)
-	return ids, n, exact, err
+	query := `SELECT f.id FROM cat_files f WHERE f.id = ANY(?)
+		ORDER BY ts_rank(f.tsv, CAST(? AS tsquery)) ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
+	return c.ids(ctx, tx, nil, query, window, s.text, limit, offset)
 }
 
 // rankFTS returns, on SQLite, limit matches from offset in window win

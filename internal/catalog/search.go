@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
+	"strings"
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
@@ -52,20 +54,35 @@ func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 
 	var (
 		ids   []int64
-		total int64
+		total int64 = -1 // not counted yet
 		exact bool
+		// One more than the page is read, to learn whether a match
+		// follows.
+		limit = q.Limit + 1
 	)
-	// One more than the page is read, to learn whether a match follows.
-	if s.relevance {
-		ids, total, exact, err = c.ranked(ctx, tx, s, q.Limit+1, q.Offset)
-	} else {
+	if s.pg && s.text != nil {
+		ids, total, exact, err = c.countedPage(ctx, tx, s, limit, q.Offset)
+	}
+	switch {
+	case err != nil || exact:
+	case s.relevance:
+		var n int64
+		if ids, n, err = c.ranked(ctx, tx, s, limit, q.Offset); n >= 0 {
+			total, exact = n, true
+		}
+	default:
 		// The count comes first: a page past the end then needs no
 		// query, and how the page is best found depends on how many files
 		// match.
-		total, exact, err = c.count(ctx, tx, s)
-		if err == nil && (total > int64(q.Offset) || !exact) {
-			ids, err = c.page(ctx, tx, s, q.Limit+1, q.Offset, total)
+		if total < 0 {
+			total, exact, err = c.count(ctx, tx, s)
 		}
+		if err == nil && (total > int64(q.Offset) || !exact) {
+			ids, err = c.page(ctx, tx, s, limit, q.Offset, total)
+		}
+	}
+	if err == nil && total < 0 {
+		total, exact, err = c.count(ctx, tx, s)
 	}
 	if err != nil {
 		return RawResult{}, dbErr(op, err)
@@ -97,6 +114,81 @@ func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 		Offset:     q.Offset,
 		HasMore:    more,
 	}, nil
+}
+
+// countedPage returns, on PostgreSQL, the page of a search whose matches
+// the full-text index finds, and how many match, from a single pass over
+// the matches when there are no more than CountLimit; with more, it returns
+// no page, the capped count and exact false.
+//
+// Every match found through the GIN index costs a visit to its table row,
+// which PostgreSQL makes to check that the row is visible, and those
+// visits are most of what such a search costs. One statement therefore
+// counts the matches and collects the page's ids in its order in the same
+// visits. For relevance it collects the windows the page spans, newest
+// match first, and ts_rank then orders each window from its ids. Finding
+// the page by walking an index in order instead would visit the row of
+// every file walked, match or not; with more matches than CountLimit,
+// walking meets a match every few files and is the cheaper way.
+func (c *Catalog) countedPage(ctx context.Context, tx *sql.Tx, s *search, limit, offset int) ([]int64, int64, bool, error) {
+	// The page, or the windows it spans, are elements lo to hi of the
+	// matches in order, counted from 1; none past CountLimit is needed.
+	cols, order, lo, hi := "f.id, "+s.by+", f.file_id", s.order(true), offset+1, offset+limit
+	first := offset / RankWindow
+	if s.relevance {
+		cols, order = "f.id", "f.id DESC"
+		lo, hi = first*RankWindow+1, ((offset+limit-1)/RankWindow+1)*RankWindow
+	}
+	lo, hi = min(lo, countLimit+1), min(hi, countLimit)
+	where, args := s.where()
+	// The ids come as text: database/sql scans no arrays.
+	query := `SELECT COUNT(*), COALESCE(array_to_string((array_agg(f.id ORDER BY ` + order + `))[?:?], ','), '')
+		FROM (SELECT ` + cols + ` FROM cat_files f WHERE ` + where + ` LIMIT ?) f`
+	args = append(append([]any{lo, hi}, args...), countLimit+1)
+	var (
+		n    int64
+		list string
+	)
+	if err := c.stmts.queryRow(ctx, tx, c.q(query), args...).Scan(&n, &list); err != nil {
+		return nil, 0, false, err
+	}
+	if n > int64(countLimit) {
+		return nil, int64(countLimit), false, nil
+	}
+	ids, err := parseIDs(list)
+	if err != nil || !s.relevance {
+		return ids, n, true, err
+	}
+	// ids holds the windows from first on; rank each the page reaches.
+	var page []int64
+	for len(page) < limit && int64(offset) < n {
+		win := offset / RankWindow
+		lo := (win - first) * RankWindow
+		ranked, err := c.rankIDs(ctx, tx, s, ids[lo:min(lo+RankWindow, len(ids))], limit-len(page), offset-win*RankWindow)
+		if err != nil || len(ranked) == 0 {
+			return page, n, true, err
+		}
+		page = append(page, ranked...)
+		offset += len(ranked)
+	}
+	return page, n, true, nil
+}
+
+// parseIDs reads a comma-separated list of ids.
+func parseIDs(list string) ([]int64, error) {
+	if list == "" {
+		return nil, nil
+	}
+	fields := strings.Split(list, ",")
+	ids := make([]int64, len(fields))
+	for i, f := range fields {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }
 
 // countLimit is CountLimit, which tests lower.

@@ -301,6 +301,8 @@ func TestSearchTies(t *testing.T) {
 			{catalog.Query{SortBy: "size"}, "t5t4t3t2t1"},
 			{catalog.Query{Query: "same"}, "t1t2t3t4t5"},
 			{catalog.Query{Query: "same", SortOrder: "asc"}, "t1t2t3t4t5"},
+			{catalog.Query{Query: "same", SortBy: "filename", SortOrder: "desc"}, "t5t4t3t2t1"},
+			{catalog.Query{Query: "same", SortBy: "uploaded_at", SortOrder: "asc"}, "t1t2t3t4t5"},
 		} {
 			if got := strings.Join(ids(search(t, c, tc.q)), ""); got != tc.want {
 				t.Errorf("%+v: got %s, want %s", tc.q, got, tc.want)
@@ -321,7 +323,9 @@ func TestSearchTies(t *testing.T) {
 // TestRankWindows checks relevance over more matches than one window: the
 // most recently catalogued RankWindow matches come first, ranked, then the
 // next window; the pages of any size form one order without overlaps or
-// gaps, the total is exact, and a filter keeps its meaning.
+// gaps, the total is exact, and a filter keeps its meaning. The order is
+// the same when there are more matches than a search counts, which
+// PostgreSQL finds another way.
 func TestRankWindows(t *testing.T) {
 	const n = catalog.RankWindow*2 + 500
 	dialects(t, func(t *testing.T, db *sqldb.DB) {
@@ -342,61 +346,85 @@ func TestRankWindows(t *testing.T) {
 		}
 		mustApply(t, c, "rw-1", page("j", items...))
 
-		for _, tc := range []struct {
-			q    catalog.Query
-			want int
-		}{
-			{catalog.Query{Query: "alpha"}, n},
-			{catalog.Query{Query: "alpha", Tags: []string{"even"}}, (n + 1) / 2},
-		} {
-			all := search(t, c, func() catalog.Query { q := tc.q; q.Limit = catalog.RankWindow; return q }())
-			if all.Total != int64(tc.want) || !all.HasMore {
-				t.Fatalf("%+v: total %d has_more %v, want %d and more", tc.q, all.Total, all.HasMore, tc.want)
-			}
-			// The first window is the newest RankWindow matches, the
-			// name matches among them first.
-			window := map[string]bool{}
-			for i, f := range all.Items {
-				window[f.FileID] = true
-				name := strings.HasPrefix(f.OriginalFilename, "alpha")
-				if i > 0 && name && !strings.HasPrefix(all.Items[i-1].OriginalFilename, "alpha") {
-					t.Fatalf("%+v: name match %s ranked after %s", tc.q, f.FileID, all.Items[i-1].FileID)
-				}
-			}
-			var got []string
-			for off := 0; off < tc.want+100; off += 333 {
-				q := tc.q
-				q.Limit, q.Offset = 333, off
-				r := search(t, c, q)
-				if r.Total != int64(tc.want) || r.HasMore != (off+333 < tc.want) {
-					t.Fatalf("%+v offset %d: total %d has_more %v", tc.q, off, r.Total, r.HasMore)
-				}
-				got = append(got, ids(r)...)
-			}
-			if len(got) != tc.want || len(slices.Compact(slices.Sorted(slices.Values(got)))) != tc.want {
-				t.Fatalf("%+v: pages of 333 give %d files, %d distinct, want %d", tc.q, len(got), len(slices.Compact(slices.Sorted(slices.Values(got)))), tc.want)
-			}
-			for i, id := range got[:len(all.Items)] {
-				if id != all.Items[i].FileID {
-					t.Fatalf("%+v: pages of 333 differ from one page at %d: %s, want %s", tc.q, i, id, all.Items[i].FileID)
-				}
-			}
-			for _, id := range got[len(all.Items):] {
-				if window[id] {
-					t.Fatalf("%+v: %s comes twice", tc.q, id)
-				}
-			}
-			// The newest matches make the first window: every file from
-			// the oldest in it on matches.
-			oldest := n - catalog.RankWindow*(n/tc.want)
-			for id := range window {
-				var i int
-				if _, err := fmt.Sscanf(id, "w%d", &i); err != nil || i < oldest {
-					t.Fatalf("%+v: file %s, older than w%05d, in the first window", tc.q, id, oldest)
-				}
-			}
+		for _, countLimit := range []int{catalog.CountLimit, n / 2} {
+			restore := catalog.SetCountLimit(countLimit)
+			rankWindows(t, c, n, countLimit)
+			restore()
 		}
 	})
+}
+
+// rankWindows checks the order of matches by relevance over the files of
+// TestRankWindows with a search counting up to countLimit matches.
+func rankWindows(t *testing.T, c *catalog.Catalog, n, countLimit int) {
+	t.Helper()
+	// checkTotal checks the total of a page of a search with want matches.
+	checkTotal := func(q catalog.Query, r catalog.Result, want int) {
+		t.Helper()
+		exact := want <= countLimit || !r.HasMore
+		if r.TotalExact != exact || exact && r.Total != int64(want) || !exact && r.Total < int64(countLimit) {
+			t.Fatalf("count limit %d, %+v offset %d: total %d exact %v, want %d exact %v",
+				countLimit, q, q.Offset, r.Total, r.TotalExact, want, exact)
+		}
+	}
+	for _, tc := range []struct {
+		q    catalog.Query
+		want int
+	}{
+		{catalog.Query{Query: "alpha"}, n},
+		{catalog.Query{Query: "alpha", Tags: []string{"even"}}, (n + 1) / 2},
+	} {
+		q := tc.q
+		q.Limit = catalog.RankWindow
+		all := search(t, c, q)
+		checkTotal(q, all, tc.want)
+		if !all.HasMore {
+			t.Fatalf("%+v: has_more false, want true", tc.q)
+		}
+		// The first window is the newest RankWindow matches, the
+		// name matches among them first.
+		window := map[string]bool{}
+		for i, f := range all.Items {
+			window[f.FileID] = true
+			name := strings.HasPrefix(f.OriginalFilename, "alpha")
+			if i > 0 && name && !strings.HasPrefix(all.Items[i-1].OriginalFilename, "alpha") {
+				t.Fatalf("%+v: name match %s ranked after %s", tc.q, f.FileID, all.Items[i-1].FileID)
+			}
+		}
+		var got []string
+		for off := 0; off < tc.want+100; off += 333 {
+			q := tc.q
+			q.Limit, q.Offset = 333, off
+			r := search(t, c, q)
+			if r.HasMore != (off+333 < tc.want) {
+				t.Fatalf("%+v offset %d: has_more %v", tc.q, off, r.HasMore)
+			}
+			checkTotal(q, r, tc.want)
+			got = append(got, ids(r)...)
+		}
+		if len(got) != tc.want || len(slices.Compact(slices.Sorted(slices.Values(got)))) != tc.want {
+			t.Fatalf("%+v: pages of 333 give %d files, %d distinct, want %d", tc.q, len(got), len(slices.Compact(slices.Sorted(slices.Values(got)))), tc.want)
+		}
+		for i, id := range got[:len(all.Items)] {
+			if id != all.Items[i].FileID {
+				t.Fatalf("%+v: pages of 333 differ from one page at %d: %s, want %s", tc.q, i, id, all.Items[i].FileID)
+			}
+		}
+		for _, id := range got[len(all.Items):] {
+			if window[id] {
+				t.Fatalf("%+v: %s comes twice", tc.q, id)
+			}
+		}
+		// The newest matches make the first window: every file from
+		// the oldest in it on matches.
+		oldest := n - catalog.RankWindow*(n/tc.want)
+		for id := range window {
+			var i int
+			if _, err := fmt.Sscanf(id, "w%d", &i); err != nil || i < oldest {
+				t.Fatalf("%+v: file %s, older than w%05d, in the first window", tc.q, id, oldest)
+			}
+		}
+	}
 }
 
 // TestReindex checks that a catalog whose search entries were derived by
@@ -456,6 +484,9 @@ func TestCountLimit(t *testing.T) {
 			{catalog.Query{Limit: 10}, "abcdefgh", 8, true, false},
 			{catalog.Query{Query: "quarterly", Limit: 1}, "a", 2, true, true},
 			{catalog.Query{Tags: []string{"finance"}}, "ac", 2, true, false},
+			{catalog.Query{Query: "quarterly", Offset: catalog.MaxOffset}, "", 2, true, false},
+			{catalog.Query{Query: "quarterly", SortBy: "size", Offset: catalog.MaxOffset}, "", 2, true, false},
+			{catalog.Query{Tags: []string{"finance"}, Offset: catalog.MaxOffset}, "", 2, true, false},
 		} {
 			r := search(t, c, tc.q)
 			if got := strings.Join(ids(r), ""); got != tc.want || r.Total != tc.total || r.TotalExact != tc.exact || r.HasMore != tc.more {
