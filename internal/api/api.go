@@ -107,22 +107,25 @@ func DecodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errs.E(op, errs.Invalid, errs.Msg("content type %q is not application/json", ct))
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, MaxJSONBody+1))
+	if r.ContentLength > MaxJSONBody {
+		return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))
+	}
+	// A body sent without a length is cut at the limit as it is read,
+	// which the decoder reports as the reader's error.
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxJSONBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooLarge bool
-		if errors.Is(err, io.ErrUnexpectedEOF) && r.ContentLength > MaxJSONBody {
-			tooLarge = true
-		}
-		if tooLarge {
-			return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))
-		}
-		return errs.E(op, errs.Invalid, fmt.Errorf("invalid JSON body: %w", err))
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errs.Msg("trailing data")
 	}
-	if dec.More() {
-		return errs.E(op, errs.Invalid, errs.Msg("invalid JSON body: trailing data"))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooLarge):
+		return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))
 	}
-	return nil
+	return errs.E(op, errs.Invalid, fmt.Errorf("invalid JSON body: %w", err))
 }
 
 // Page limits of every list endpoint.

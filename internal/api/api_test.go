@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/artstore/artstore/internal/errs"
@@ -40,6 +41,43 @@ func TestErrorRoundTrip(t *testing.T) {
 		}
 		if c.kind == errs.Internal && rec.Code != http.StatusInternalServerError {
 			t.Errorf("internal error gave %d", rec.Code)
+		}
+	}
+}
+
+// TestDecodeJSON checks the kinds of error a JSON body gets: a body over
+// the limit is too large whether or not it declares its length.
+func TestDecodeJSON(t *testing.T) {
+	big := `{"name":"` + strings.Repeat("x", MaxJSONBody) + `"}`
+	cases := []struct {
+		name, body string
+		chunked    bool
+		kind       errs.Kind // errs.Other for none
+	}{
+		{"valid", `{"name":"a"}`, false, errs.Other},
+		{"valid chunked", `{"name":"a"}`, true, errs.Other},
+		{"too large", big, false, errs.TooLarge},
+		{"too large chunked", big, true, errs.TooLarge},
+		{"truncated", `{"name":`, false, errs.Invalid},
+		{"truncated chunked", `{"name":`, true, errs.Invalid},
+		{"unknown field", `{"colour":"red"}`, false, errs.Invalid},
+		{"trailing data", `{"name":"a"} {}`, false, errs.Invalid},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", "application/json")
+		if tc.chunked {
+			r.ContentLength = -1
+		}
+		var v struct {
+			Name string `json:"name"`
+		}
+		err := DecodeJSON(r, &v)
+		switch {
+		case tc.kind == errs.Other && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.kind != errs.Other && !errs.Is(tc.kind, err):
+			t.Errorf("%s: %v, want kind %v", tc.name, err, tc.kind)
 		}
 	}
 }

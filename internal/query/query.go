@@ -107,7 +107,15 @@ func queryFromURL(v url.Values, q *catalog.Query) error {
 	bad := func(name string) error {
 		return errs.E(errs.Invalid, errs.Msg("invalid value of %s", name))
 	}
+	if v.Has("q") && v.Has("query") {
+		return errs.E(errs.Invalid, errs.Msg("give the query as q or as query, not both"))
+	}
 	for name, vals := range v {
+		// Only tags may be given more than once; any other parameter
+		// given twice is a mistake whichever value would be taken.
+		if len(vals) > 1 && name != "tags" {
+			return errs.E(errs.Invalid, errs.Msg("search parameter %q given more than once", name))
+		}
 		val := vals[0]
 		switch {
 		case name == "q" || name == "query":
