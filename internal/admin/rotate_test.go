@@ -67,3 +67,73 @@ func TestLoginSignsWithRotatedKey(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeTokens checks that the purge deletes spent and expired refresh
+// tokens and revocations of expired access tokens, and keeps the rest: a
+// live session still refreshes and a revoked token stays revoked.
+func TestPurgeTokens(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
+		s := openService(t, db)
+		if _, err := s.CreateUser(ctx, NewUser{Username: "ops", Email: "ops@example.com", Password: "Correct-Horse-9", Role: artstore.RoleAdmin}); err != nil {
+			t.Fatal(err)
+		}
+		login := func() (Session, artstore.Principal) {
+			t.Helper()
+			sess, err := s.Login(ctx, "ops", "Correct-Horse-9")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.Verifier().Authenticate(ctx, sess.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sess, p
+		}
+		spent, _ := login()
+		if _, err := s.Refresh(ctx, spent.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		live, _ := login()
+		_, out := login()
+		if err := s.Logout(ctx, out, ""); err != nil {
+			t.Fatal(err)
+		}
+		count := func(table string) int {
+			t.Helper()
+			var n int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// Now: the spent refresh token goes; the live ones (the live
+		// session's, the refreshed session's, the logged-out session's)
+		// and the revocation stay.
+		if n, err := s.PurgeTokens(ctx); n != 1 || err != nil {
+			t.Fatalf("purge now: %d rows, %v; want 1", n, err)
+		}
+		if r, v := count("refresh_tokens"), count("revoked_tokens"); r != 3 || v != 1 {
+			t.Fatalf("after the purge: %d refresh tokens and %d revocations, want 3 and 1", r, v)
+		}
+		if revoked, err := s.Revoked(ctx, out); !revoked || err != nil {
+			t.Fatalf("the logged-out token is no longer revoked: %v %v", revoked, err)
+		}
+		if _, err := s.Refresh(ctx, live.RefreshToken); err != nil {
+			t.Fatalf("a live session no longer refreshes: %v", err)
+		}
+		// Past the access token's lifetime the revocation goes; past the
+		// refresh tokens' lifetime, every one.
+		s.now = func() time.Time { return time.Now().Add(s.cfg.TokenTTL + retireLeeway + time.Minute) }
+		if n, err := s.PurgeTokens(ctx); n != 2 || err != nil {
+			t.Fatalf("purge after the access token lifetime: %d rows, %v; want 2 (the revocation and the spent refresh token)", n, err)
+		}
+		s.now = func() time.Time { return time.Now().Add(RefreshTokenTTL + time.Minute) }
+		if n, err := s.PurgeTokens(ctx); n != 3 || err != nil {
+			t.Fatalf("purge after the refresh token lifetime: %d rows, %v; want 3", n, err)
+		}
+		if r, v := count("refresh_tokens"), count("revoked_tokens"); r != 0 || v != 0 {
+			t.Fatalf("%d refresh tokens and %d revocations left, want none", r, v)
+		}
+	})
+}

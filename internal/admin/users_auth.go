@@ -158,6 +158,27 @@ func (s *Service) Logout(ctx context.Context, p artstore.Principal, refresh stri
 	return nil
 }
 
+// PurgeTokens deletes the rows of tokens that can no longer be used:
+// refresh tokens that expired or were spent, and revocations of access
+// tokens that have since expired. It returns how many rows it deleted.
+func (s *Service) PurgeTokens(ctx context.Context) (int64, error) {
+	const op = "admin.PurgeTokens"
+	now := s.timeArg(s.clock())
+	var purged int64
+	for _, stmt := range []string{
+		`DELETE FROM refresh_tokens WHERE expires_at <= ? OR revoked_at IS NOT NULL`,
+		`DELETE FROM revoked_tokens WHERE expires_at <= ?`,
+	} {
+		res, err := s.db.ExecContext(ctx, s.db.Rebind(stmt), now)
+		if err != nil {
+			return purged, dbError(op, err)
+		}
+		n, _ := res.RowsAffected()
+		purged += n
+	}
+	return purged, nil
+}
+
 // Revoked reports whether an admin user's access token was revoked by a
 // logout. It implements the verifier's revocation check.
 func (s *Service) Revoked(ctx context.Context, p artstore.Principal) (bool, error) {

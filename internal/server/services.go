@@ -109,6 +109,10 @@ func (s *Server) startBackground() {
 			_, err := s.admin.RotateIfDue(ctx)
 			return err
 		})
+		s.every(ctx, time.Hour, "purging expired tokens", func(ctx context.Context) error {
+			_, err := s.admin.PurgeTokens(ctx)
+			return err
+		})
 	}
 	if s.gc != nil {
 		s.every(ctx, time.Duration(s.cfg.GC.Interval), "garbage collection", func(ctx context.Context) error {
