@@ -116,6 +116,12 @@ type Index struct {
 // Size is the uncompressed size.
 func (ix *Index) Size() int64 { return ix.size }
 
+// indexTail is how many bytes ReadIndex reads from the end of an object at
+// first: a seek table of up to about 8,000 frames (8 GiB uncompressed),
+// footer included, so that one read usually finds the whole table. Tests
+// lower it.
+var indexTail int64 = 64 << 10
+
 // ReadIndex reads the seek table at the end of an object of storedSize
 // bytes.
 func ReadIndex(ctx context.Context, get RangeReader, storedSize int64) (*Index, error) {
@@ -126,10 +132,11 @@ func ReadIndex(ctx context.Context, get RangeReader, storedSize int64) (*Index, 
 	if storedSize < footerSize+8 {
 		return nil, bad("too short")
 	}
-	foot, err := readAll(ctx, get, storedSize-footerSize, footerSize)
+	tail, err := readAll(ctx, get, storedSize-min(storedSize, indexTail), min(storedSize, indexTail))
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
+	foot := tail[len(tail)-footerSize:]
 	if binary.LittleEndian.Uint32(foot[5:]) != seekableMagic || foot[4]&0x7f != 0 {
 		return nil, bad("no seek table footer")
 	}
@@ -138,8 +145,10 @@ func ReadIndex(ctx context.Context, get RangeReader, storedSize int64) (*Index, 
 	if tableSize > storedSize || n > storedSize/entrySize {
 		return nil, bad("seek table larger than the object")
 	}
-	table, err := readAll(ctx, get, storedSize-tableSize, tableSize-footerSize)
-	if err != nil {
+	var table []byte
+	if tableSize <= int64(len(tail)) {
+		table = tail[int64(len(tail))-tableSize : len(tail)-footerSize]
+	} else if table, err = readAll(ctx, get, storedSize-tableSize, tableSize-footerSize); err != nil {
 		return nil, errs.E(op, err)
 	}
 	if binary.LittleEndian.Uint32(table) != skippableMagic {
@@ -174,7 +183,8 @@ func readAll(ctx context.Context, get RangeReader, off, n int64) ([]byte, error)
 }
 
 // Open returns the n uncompressed bytes at off (n < 0: to the end),
-// decoding only the frames they lie in, one at a time.
+// decoding only the frames they lie in, one at a time, from one read of
+// the stored bytes those frames span.
 func (ix *Index) Open(ctx context.Context, get RangeReader, off, n int64) (io.ReadCloser, error) {
 	if n < 0 {
 		n = ix.size - off
@@ -182,25 +192,45 @@ func (ix *Index) Open(ctx context.Context, get RangeReader, off, n int64) (io.Re
 	if off < 0 || n < 0 || off+n > ix.size {
 		return nil, errs.E("zseek.Open", errs.Invalid, errs.Msg("range %d+%d outside %d bytes", off, n, ix.size))
 	}
-	return &reader{ix: ix, get: get, ctx: ctx, pos: off, end: off + n}, nil
+	r := &reader{ix: ix, get: get, ctx: ctx, pos: off, end: off + n}
+	if n > 0 {
+		r.next, r.last = ix.frameAt(off), ix.frameAt(off+n-1)
+	}
+	return r, nil
+}
+
+// frameAt returns the index of the frame holding uncompressed offset pos.
+func (ix *Index) frameAt(pos int64) int {
+	lo, hi := 0, len(ix.frames)
+	for lo < hi { // the first frame starting after pos
+		m := (lo + hi) / 2
+		if ix.frames[m].uoff <= pos {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo - 1
 }
 
 type reader struct {
-	ix       *Index
-	get      RangeReader
-	ctx      context.Context
-	pos, end int64
-	cur      []byte // the decoded frame holding pos
-	curOff   int64
-	cbuf     []byte
-	dec      *zstd.Decoder
+	ix         *Index
+	get        RangeReader
+	ctx        context.Context
+	pos, end   int64
+	next, last int           // the frames still to decode
+	src        io.ReadCloser // the stored bytes from frame next to last
+	cur        []byte        // the decoded frame holding pos
+	curOff     int64
+	cbuf       []byte
+	dec        *zstd.Decoder
 }
 
 func (r *reader) Read(p []byte) (int, error) {
 	if r.pos >= r.end {
 		return 0, io.EOF
 	}
-	if r.cur == nil || r.pos < r.curOff || r.pos >= r.curOff+int64(len(r.cur)) {
+	if r.pos >= r.curOff+int64(len(r.cur)) {
 		if err := r.load(); err != nil {
 			return 0, err
 		}
@@ -211,46 +241,50 @@ func (r *reader) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-// load decodes the frame holding pos.
+// load decodes the next frame, reading the stored bytes of every frame the
+// range spans at the first.
 func (r *reader) load() error {
-	lo, hi := 0, len(r.ix.frames)
-	for lo < hi { // the last frame starting at or before pos
-		m := (lo + hi) / 2
-		if r.ix.frames[m].uoff <= r.pos {
-			lo = m + 1
-		} else {
-			hi = m
+	const op = "zseek.Read"
+	if r.next > r.last {
+		return errs.E(op, errs.Internal, errs.Msg("read past the last frame"))
+	}
+	f := r.ix.frames[r.next]
+	if r.src == nil {
+		last := r.ix.frames[r.last]
+		src, err := r.get(r.ctx, f.coff, last.coff+last.clen-f.coff)
+		if err != nil {
+			return err
 		}
+		r.src = src
 	}
-	f := r.ix.frames[lo-1]
-	rc, err := r.get(r.ctx, f.coff, f.clen)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
 	if int64(cap(r.cbuf)) < f.clen {
 		r.cbuf = make([]byte, f.clen)
 	}
 	r.cbuf = r.cbuf[:f.clen]
-	if _, err := io.ReadFull(rc, r.cbuf); err != nil {
-		return errs.E("zseek.Read", errs.Internal, err)
+	if _, err := io.ReadFull(r.src, r.cbuf); err != nil {
+		return errs.E(op, errs.Internal, err)
 	}
 	if r.dec == nil {
+		var err error
 		if r.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(4*FrameSize)); err != nil {
-			return errs.E("zseek.Read", errs.Internal, err)
+			return errs.E(op, errs.Internal, err)
 		}
 	}
 	out, err := r.dec.DecodeAll(r.cbuf, r.cur[:0])
 	if err != nil || int64(len(out)) != f.ulen {
-		return errs.E("zseek.Read", errs.Internal, errs.Msg("frame at %d does not decode to %d bytes: %v", f.coff, f.ulen, err))
+		return errs.E(op, errs.Internal, errs.Msg("frame at %d does not decode to %d bytes: %v", f.coff, f.ulen, err))
 	}
 	r.cur, r.curOff = out, f.uoff
+	r.next++
 	return nil
 }
 
 func (r *reader) Close() error {
 	if r.dec != nil {
 		r.dec.Close()
+	}
+	if r.src != nil {
+		return r.src.Close()
 	}
 	return nil
 }

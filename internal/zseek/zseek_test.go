@@ -16,6 +16,61 @@ func getter(b []byte) RangeReader {
 	}
 }
 
+// countingGetter is getter counting its reads.
+func countingGetter(b []byte, reads *int) RangeReader {
+	get := getter(b)
+	return func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+		*reads++
+		return get(ctx, off, n)
+	}
+}
+
+// TestReads checks how often the stored object is read: once for the seek
+// table, twice when it is larger than the first read from the end, and once
+// for any range, however many frames it spans.
+func TestReads(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 5*FrameSize/16+1000)
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	w.Write(data)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tail := range []int64{indexTail, footerSize + 8} {
+		old := indexTail
+		indexTail = tail
+		reads := 0
+		ix, err := ReadIndex(context.Background(), countingGetter(out.Bytes(), &reads), int64(out.Len()))
+		indexTail = old
+		want := 1
+		if tail < 8+int64(len(ix.frames))*entrySize+footerSize {
+			want = 2
+		}
+		if err != nil || reads != want {
+			t.Fatalf("first read of %d bytes: index read in %d reads (%v), want %d", tail, reads, err, want)
+		}
+		for _, rg := range [][2]int64{{0, -1}, {FrameSize - 10, 3 * FrameSize}, {FrameSize + 1, 1}, {int64(len(data)), 0}} {
+			reads = 0
+			rc, err := ix.Open(context.Background(), countingGetter(out.Bytes(), &reads), rg[0], rg[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			end := int64(len(data))
+			if rg[1] >= 0 {
+				end = rg[0] + rg[1]
+			}
+			if err != nil || !bytes.Equal(got, data[rg[0]:end]) {
+				t.Fatalf("range %v: %v", rg, err)
+			}
+			if want := min(1, end-rg[0]); int64(reads) != want {
+				t.Fatalf("range %v read the object %d times, want %d", rg, reads, want)
+			}
+		}
+	}
+}
+
 func TestRoundTripAndRanges(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, size := range []int{0, 1, 1000, FrameSize - 1, FrameSize, FrameSize + 1, 3*FrameSize + 12345} {
