@@ -31,15 +31,19 @@ type Fleet struct {
 type member struct {
 	id string
 	el artstore.Element
+
+	mu sync.Mutex
 	// priority, when set, overrides the element's own (the registry's
 	// operator-set priority).
 	priority *int
-
-	mu   sync.Mutex
-	info artstore.ElementInfo
-	err  error
-	at   time.Time
+	info     artstore.ElementInfo
+	err      error
+	at       time.Time     // of the last answer; zero before the first
+	asking   chan struct{} // closed when the ask in flight ends; nil when none
 }
+
+// askTimeout bounds one ask for an element's info.
+const askTimeout = 5 * time.Second
 
 // New returns an empty fleet that trusts element info for ttl (DefaultTTL
 // when ttl <= 0).
@@ -78,9 +82,14 @@ func (f *Fleet) IDs() []string {
 	return slices.Clone(f.order)
 }
 
-// Info returns the element's info, asking the element when the cached one
-// is older than the fleet's ttl. An element that cannot answer is
-// unhealthy: its error is returned (and cached as briefly).
+// Info returns the element's info; an element that cannot answer is
+// unhealthy, and its error is returned.
+//
+// The element is asked once at first, by one caller while any others wait
+// for the same answer. From then on the last answer is returned at once:
+// when it is older than the fleet's ttl, the element is asked again in the
+// background. A slow or unreachable element thus delays no caller beyond
+// the first ask, and is seen as it is within ttl plus one ask.
 func (f *Fleet) Info(ctx context.Context, id string) (artstore.ElementInfo, error) {
 	f.mu.RLock()
 	m := f.members[id]
@@ -89,18 +98,46 @@ func (f *Fleet) Info(ctx context.Context, id string) (artstore.ElementInfo, erro
 		return artstore.ElementInfo{}, errs.E("fleet.Info", errs.NotExist, errs.Msg("no storage element %q", id))
 	}
 	m.mu.Lock()
+	if m.at.IsZero() {
+		done := m.ask()
+		m.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return artstore.ElementInfo{}, errs.E("fleet.Info", errs.Unavailable, ctx.Err())
+		}
+		m.mu.Lock()
+	} else if time.Since(m.at) >= f.ttl {
+		m.ask()
+	}
 	defer m.mu.Unlock()
-	if !m.at.IsZero() && time.Since(m.at) < f.ttl {
-		return m.info, m.err
-	}
-	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	m.info, m.err = m.el.Info(ictx)
-	m.at = time.Now()
+	info := m.info
 	if m.priority != nil {
-		m.info.Priority = *m.priority
+		info.Priority = *m.priority
 	}
-	return m.info, m.err
+	return info, m.err
+}
+
+// ask starts asking the element for its info unless an ask is in flight,
+// and returns the channel closed when the ask ends. m.mu is held.
+func (m *member) ask() <-chan struct{} {
+	if m.asking != nil {
+		return m.asking
+	}
+	done := make(chan struct{})
+	m.asking = done
+	go func() {
+		// The ask outlives the caller that started it, whose answer
+		// other callers share.
+		ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+		info, err := m.el.Info(ctx)
+		cancel()
+		m.mu.Lock()
+		m.info, m.err, m.at, m.asking = info, err, time.Now(), nil
+		m.mu.Unlock()
+		close(done)
+	}()
+	return done
 }
 
 // Has tells whether the fleet holds the element id.
@@ -123,15 +160,20 @@ func (f *Fleet) SetPriority(id string, p int) {
 	}
 }
 
-// Invalidate forgets the cached info of id, so that the next Info asks
-// the element: after it was full or could not be reached, for instance.
+// Invalidate tells the fleet that the element's last answer no longer
+// holds: it refused an upload for want of room, or could not be reached.
+// Until the element answers again, which it is asked at once in the
+// background, Info reports it unavailable.
 func (f *Fleet) Invalidate(id string) {
 	f.mu.RLock()
 	m := f.members[id]
 	f.mu.RUnlock()
 	if m != nil {
 		m.mu.Lock()
-		m.at = time.Time{}
+		if !m.at.IsZero() {
+			m.err = errs.E("fleet.Info", errs.Unavailable, errs.Msg("storage element %q refused a request; asking it again", id))
+		}
+		m.ask()
 		m.mu.Unlock()
 	}
 }
@@ -148,17 +190,30 @@ type Candidate struct {
 // lowest priority first, then by id. Elements that do not answer are left
 // out.
 func (f *Fleet) Candidates(ctx context.Context, mode artstore.Mode, size int64) []Candidate {
+	// The elements are asked together, so that the first ask costs the
+	// slowest element's answer, not the sum of all.
+	ids := f.IDs()
+	found := make([]*Candidate, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			info, err := f.Info(ctx, id)
+			if err != nil || info.Mode != mode || !info.Mode.CanCreate() {
+				return
+			}
+			if c := info.Capacity; c.Total > 0 && (c.Available <= 0 || (size >= 0 && c.Available < size)) {
+				return
+			}
+			el, _ := f.Get(id)
+			found[i] = &Candidate{ID: id, Element: el, Info: info}
+		})
+	}
+	wg.Wait()
 	var out []Candidate
-	for _, id := range f.IDs() {
-		info, err := f.Info(ctx, id)
-		if err != nil || info.Mode != mode || !info.Mode.CanCreate() {
-			continue
+	for _, c := range found {
+		if c != nil {
+			out = append(out, *c)
 		}
-		if c := info.Capacity; c.Total > 0 && (c.Available <= 0 || (size >= 0 && c.Available < size)) {
-			continue
-		}
-		el, _ := f.Get(id)
-		out = append(out, Candidate{ID: id, Element: el, Info: info})
 	}
 	slices.SortStableFunc(out, func(a, b Candidate) int {
 		if a.Info.Priority != b.Info.Priority {
