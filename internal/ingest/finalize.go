@@ -26,7 +26,7 @@ const DefaultMargin = 24 * time.Hour
 const (
 	stateCopying = "copying" // the permanent copy is being written
 	stateCopied  = "copied"  // the registry points at the permanent copy
-	stateDone    = "done"    // the temporary copy is gone
+	// Once the temporary copy is gone, the finalize's row is deleted.
 )
 
 // finalizer keeps the durable state of finalizes in the database.
@@ -363,7 +363,7 @@ func (s *Service) Sweep(ctx context.Context) ([]string, error) {
 			s.log.Warn("removing a finalized file's temporary copy", "file_id", j.FileID, "err", err)
 			continue
 		}
-		if err := s.fin.set(ctx, j.FileID, stateDone, time.Time{}); err != nil {
+		if err := s.fin.drop(ctx, j.FileID); err != nil {
 			return removed, err
 		}
 		removed = append(removed, j.FileID)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/config"
+	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/testcluster"
 )
 
@@ -67,6 +69,16 @@ func TestFinalize(t *testing.T) {
 	}
 	if r := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 404 {
 		t.Fatalf("temporary copy after the margin: %d", r.StatusCode)
+	}
+	// Nothing is kept of a finished finalize.
+	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows int
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM ingest_finalize`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("%d finalize rows left after the sweep (%v), want none", rows, err)
 	}
 	// The edit element's delete reaches the catalog and changes nothing.
 	time.Sleep(200 * time.Millisecond)
