@@ -291,32 +291,34 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (ServiceAccount, 
 	if a.Status == StatusDeleted {
 		return ServiceAccount{}, "", errs.E(op, errs.NotExist, errs.Msg("service account %s is deleted", id))
 	}
+	// The hashing happens before the transaction, which then holds its
+	// locks only for the writes.
+	old, err := s.recentHashes(ctx, `SELECT secret_hash FROM service_account_secrets WHERE account_id = ? ORDER BY created_at DESC LIMIT ?`, a.ID, secretHistory)
+	if err != nil {
+		return ServiceAccount{}, "", dbError(op, err)
+	}
 	var secret string
-	var hash []byte
+	for attempt := 0; ; attempt++ {
+		secret = newSecret()
+		if !matchesAny(old, secret) {
+			break
+		}
+		if attempt == 3 {
+			return ServiceAccount{}, "", errs.E(op, errs.Internal, errs.Msg("could not draw a fresh secret"))
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(secret), s.cfg.BcryptCost)
+	if err != nil {
+		return ServiceAccount{}, "", errs.E(op, errs.Internal, err)
+	}
+	now := s.clock()
+	a.UpdatedAt, a.SecretExpiresAt = now, nil
+	var expires any
+	if s.cfg.SecretTTL > 0 && !s.isBootstrap(a) {
+		t := now.Add(s.cfg.SecretTTL)
+		a.SecretExpiresAt, expires = &t, s.timeArg(t)
+	}
 	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
-		old, err := s.secretHashes(ctx, tx, a.ID)
-		if err != nil {
-			return err
-		}
-		for attempt := 0; ; attempt++ {
-			secret = newSecret()
-			if !matchesAny(old, secret) {
-				break
-			}
-			if attempt == 3 {
-				return errs.E(op, errs.Internal, errs.Msg("could not draw a fresh secret"))
-			}
-		}
-		if hash, err = bcrypt.GenerateFromPassword([]byte(secret), s.cfg.BcryptCost); err != nil {
-			return errs.E(op, errs.Internal, err)
-		}
-		now := s.clock()
-		a.UpdatedAt, a.SecretExpiresAt = now, nil
-		var expires any
-		if s.cfg.SecretTTL > 0 && !s.isBootstrap(a) {
-			t := now.Add(s.cfg.SecretTTL)
-			a.SecretExpiresAt, expires = &t, s.timeArg(t)
-		}
 		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE service_accounts SET secret_hash = ?, secret_expires_at = ?, updated_at = ? WHERE id = ?`),
 			string(hash), expires, s.timeArg(now), a.ID); err != nil {
 			return err
@@ -329,8 +331,10 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (ServiceAccount, 
 	return s.withTimeLeft(a), secret, nil
 }
 
-func (s *Service) secretHashes(ctx context.Context, tx *sql.Tx, id string) ([][]byte, error) {
-	rows, err := tx.QueryContext(ctx, s.db.Rebind(`SELECT secret_hash FROM service_account_secrets WHERE account_id = ? ORDER BY created_at DESC LIMIT ?`), id, secretHistory)
+// recentHashes returns the hashes a query for an account's or user's
+// latest secrets or passwords yields, given the id and how many.
+func (s *Service) recentHashes(ctx context.Context, query, id string, n int) ([][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(query), id, n)
 	if err != nil {
 		return nil, err
 	}

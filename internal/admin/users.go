@@ -221,26 +221,21 @@ func (s *Service) setPassword(ctx context.Context, u User, password string) erro
 	if err := CheckPassword(password, u.Username); err != nil {
 		return errs.E(op, err)
 	}
+	// The hashing happens before the transaction, which then holds its
+	// locks only for the writes.
+	old, err := s.recentHashes(ctx, `SELECT password_hash FROM admin_user_passwords WHERE user_id = ? ORDER BY created_at DESC LIMIT ?`, u.ID, passwordHistory)
+	if err != nil {
+		return dbError(op, err)
+	}
+	if matchesAny(old, password) {
+		return errs.E(op, errs.Invalid, errs.Code("PASSWORD_REUSED"), errs.Msg("the password must differ from the last %d", passwordHistory))
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
+	if err != nil {
+		return errs.E(op, errs.Internal, err)
+	}
+	now := s.clock()
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.db.Rebind(`SELECT password_hash FROM admin_user_passwords WHERE user_id = ? ORDER BY created_at DESC LIMIT ?`), u.ID, passwordHistory)
-		if err != nil {
-			return err
-		}
-		var old [][]byte
-		for rows.Next() {
-			var h string
-			rows.Scan(&h)
-			old = append(old, []byte(h))
-		}
-		rows.Close()
-		if matchesAny(old, password) {
-			return errs.E(op, errs.Invalid, errs.Code("PASSWORD_REUSED"), errs.Msg("the password must differ from the last %d", passwordHistory))
-		}
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
-		if err != nil {
-			return errs.E(op, errs.Internal, err)
-		}
-		now := s.clock()
 		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET password_hash = ?, password_changed_at = ?, updated_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?`),
 			string(hash), s.timeArg(now), s.timeArg(now), u.ID); err != nil {
 			return err
