@@ -219,6 +219,11 @@ type FilePatch struct {
 type Page struct {
 	Limit  int
 	Offset int
+	// After, when set, is the Next of the previous page: the page starts
+	// with the file that followed that page's last, and Offset is not
+	// used. Unlike an offset it neither skips nor repeats files when files
+	// come and go between pages, and costs the same however deep.
+	After string
 }
 
 // FileList is a page of files, newest first.
@@ -228,6 +233,8 @@ type FileList struct {
 	Limit   int    `json:"limit"`
 	Offset  int    `json:"offset"`
 	HasMore bool   `json:"has_more"`
+	// Next is the After of the next page, when there is one.
+	Next string `json:"next,omitempty"`
 }
 
 // Element is a storage element: one store of files with its sidecars, index

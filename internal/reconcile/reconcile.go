@@ -96,13 +96,13 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 		return er
 	}
 	er.CatalogFiles = len(known)
-	// Page through the element's index. Offsets can shift while files
-	// come and go, so a page may repeat a file or skip one; a skipped file
-	// is only "missing" after the element confirms it below.
+	// Page through the element's index. Files that come and go meanwhile
+	// may be missed; one is only "missing" after the element confirms it
+	// below.
 	seen := map[string]bool{}
 	const limit = 1000
-	for off := 0; ; off += limit {
-		page, err := el.List(ctx, artstore.Page{Limit: limit, Offset: off})
+	for after := ""; ; {
+		page, err := el.List(ctx, artstore.Page{Limit: limit, After: after})
 		if err != nil {
 			er.Error = err.Error()
 			return er
@@ -125,9 +125,10 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 				}
 			}
 		}
-		if !page.HasMore {
+		if !page.HasMore || page.Next == "" {
 			break
 		}
+		after = page.Next
 	}
 	er.ElementFiles = len(seen)
 	for fileID, v := range known {

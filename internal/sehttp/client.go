@@ -87,6 +87,9 @@ func (c *Client) Stat(ctx context.Context, fileID string) (*artstore.File, error
 func (c *Client) List(ctx context.Context, p artstore.Page) (artstore.FileList, error) {
 	var l artstore.FileList
 	q := url.Values{"limit": {strconv.Itoa(p.Limit)}, "offset": {strconv.Itoa(p.Offset)}}
+	if p.After != "" {
+		q.Set("after", p.After)
+	}
 	err := c.Call(ctx, "sehttp.List", "GET", "/api/v1/files?"+q.Encode(), nil, &l)
 	return l, err
 }

@@ -94,7 +94,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
-	l, err := h.el.List(r.Context(), artstore.Page{Limit: limit, Offset: offset})
+	l, err := h.el.List(r.Context(), artstore.Page{Limit: limit, Offset: offset, After: r.URL.Query().Get("after")})
 	api.Reply(w, r, http.StatusOK, l, err)
 }
 

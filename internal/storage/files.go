@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,15 +30,53 @@ func (e *Element) Stat(ctx context.Context, fileID string) (*artstore.File, erro
 
 // List returns a page of files, newest first.
 func (e *Element) List(ctx context.Context, p artstore.Page) (artstore.FileList, error) {
-	items, err := e.x.list(ctx, p.Limit, p.Offset)
+	const op = "storage.List"
+	var after *listPos
+	if p.After != "" {
+		pos, err := parseListPos(p.After)
+		if err != nil {
+			return artstore.FileList{}, errs.E(op, err)
+		}
+		after, p.Offset = &pos, 0
+	}
+	// One file more than the page tells whether another page follows.
+	items, err := e.x.list(ctx, p.Limit+1, p.Offset, after)
 	if err != nil {
-		return artstore.FileList{}, errs.E("storage.List", err)
+		return artstore.FileList{}, errs.E(op, err)
 	}
 	e.mu.Lock()
 	total := e.count
 	e.mu.Unlock()
-	return artstore.FileList{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset,
-		HasMore: int64(p.Offset+len(items)) < total}, nil
+	l := artstore.FileList{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}
+	if len(items) > p.Limit {
+		l.Items, l.HasMore = items[:p.Limit], true
+		last := l.Items[len(l.Items)-1]
+		l.Next = listPos{uploadedAt: last.UploadedAt.UnixNano(), fileID: last.FileID}.String()
+	}
+	return l, nil
+}
+
+// listPos is a position in the order of a list: after the file uploaded at
+// uploadedAt (Unix nanoseconds) with the id fileID.
+type listPos struct {
+	uploadedAt int64
+	fileID     string
+}
+
+// String returns p as a Page.After.
+func (p listPos) String() string { return strconv.FormatInt(p.uploadedAt, 10) + "." + p.fileID }
+
+func parseListPos(s string) (listPos, error) {
+	bad := errs.E(errs.Invalid, errs.Msg("after is not the next of a list page"))
+	at, id, ok := strings.Cut(s, ".")
+	if !ok {
+		return listPos{}, bad
+	}
+	n, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || checkID(id) != nil {
+		return listPos{}, bad
+	}
+	return listPos{uploadedAt: n, fileID: id}, nil
 }
 
 // Open returns a range of a file's content.

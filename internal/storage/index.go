@@ -73,8 +73,16 @@ func decodeMeta(s string) (*artstore.File, error) {
 }
 
 // list returns a page of files, newest first.
-func (x *index) list(ctx context.Context, limit, offset int) ([]artstore.File, error) {
-	rows, err := x.db.QueryContext(ctx, x.q(`SELECT meta FROM se_files WHERE element_id = ? ORDER BY uploaded_at DESC, file_id LIMIT ? OFFSET ?`), x.id, limit, offset)
+// list returns limit files in the order of a list, from offset or, with
+// after set, from the file after that position.
+func (x *index) list(ctx context.Context, limit, offset int, after *listPos) ([]artstore.File, error) {
+	where, args := "element_id = ?", []any{x.id}
+	if after != nil {
+		where += " AND (uploaded_at < ? OR uploaded_at = ? AND file_id > ?)"
+		args = append(args, after.uploadedAt, after.uploadedAt, after.fileID)
+		offset = 0
+	}
+	rows, err := x.db.QueryContext(ctx, x.q(`SELECT meta FROM se_files WHERE `+where+` ORDER BY uploaded_at DESC, file_id LIMIT ? OFFSET ?`), append(args, limit, offset)...)
 	if err != nil {
 		return nil, errs.E("storage.list", errs.Unavailable, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -538,4 +539,58 @@ func (e *env) createdAt() time.Time {
 		e.t.Fatalf("element state: %+v, %v", state, err)
 	}
 	return state.CreatedAt
+}
+
+// TestListPages pages through an element with Next: every file comes once,
+// in the order of one long page, even when files are deleted and added
+// between pages; offsets still work, and a malformed After is refused.
+func TestListPages(t *testing.T) {
+	dialects(t, func(t *testing.T, st store) {
+		ctx := context.Background()
+		e := newEnv(t, st, artstore.ModeEdit, 0)
+		for i := range 7 {
+			e.upload(fmt.Sprintf("f%d.txt", i), "content")
+		}
+		whole, err := e.el.List(ctx, artstore.Page{Limit: 100})
+		if err != nil || len(whole.Items) != 7 || whole.HasMore || whole.Next != "" {
+			t.Fatalf("one page: %+v %v", whole, err)
+		}
+		var got []string
+		for after := ""; ; {
+			l, err := e.el.List(ctx, artstore.Page{Limit: 3, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range l.Items {
+				got = append(got, f.FileID)
+			}
+			if len(got) == 3 {
+				// Between pages the newest file goes and a newer one
+				// comes: neither shifts the pages that follow.
+				if err := e.el.Delete(ctx, whole.Items[0].FileID); err != nil {
+					t.Fatal(err)
+				}
+				e.upload("late.txt", "content")
+			}
+			if l.HasMore != (l.Next != "") || !l.HasMore {
+				break
+			}
+			after = l.Next
+		}
+		var want []string
+		for _, f := range whole.Items {
+			want = append(want, f.FileID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("pages of 3 give %v, want %v", got, want)
+		}
+		if l, err := e.el.List(ctx, artstore.Page{Limit: 2, Offset: 6}); err != nil || len(l.Items) != 1 || l.HasMore {
+			t.Fatalf("offset 6 of 7: %+v %v", l, err)
+		}
+		for _, bad := range []string{"x", "12", "12.", "abc.f1", "12.../etc"} {
+			if _, err := e.el.List(ctx, artstore.Page{Limit: 2, After: bad}); !errs.Is(errs.Invalid, err) {
+				t.Errorf("after %q: %v, want invalid", bad, err)
+			}
+		}
+	})
 }
