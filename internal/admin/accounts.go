@@ -98,7 +98,7 @@ func (s *Service) CreateAccount(ctx context.Context, spec AccountSpec) (ServiceA
 		return ServiceAccount{}, "", errs.E(op, err)
 	}
 	if !spec.Role.Valid() {
-		return ServiceAccount{}, "", errs.E(op, errs.Invalid, errs.Msg("unknown role %q", trunc(string(spec.Role))))
+		return ServiceAccount{}, "", errs.E(op, errs.Invalid, errs.Msg("unknown role %q", errs.Brief(string(spec.Role))))
 	}
 	if spec.RateLimit == 0 {
 		spec.RateLimit = DefaultRateLimit

@@ -38,7 +38,7 @@ func listParams(r *http.Request) (role, status, q string, limit, offset int, err
 			q = v[0]
 		case "limit", "offset":
 		default:
-			err = errs.E(errs.Invalid, errs.Msg("unknown parameter %q", trunc(k)))
+			err = errs.E(errs.Invalid, errs.Msg("unknown parameter %q", errs.Brief(k)))
 			return
 		}
 	}

@@ -44,7 +44,7 @@ func validRateLimit(n int) error {
 // ValidClientID checks a client id given by configuration: the "sa_"
 // prefix and 8 to 64 characters of letters, digits, '-' and '_'.
 func ValidClientID(id string) error {
-	bad := errs.E(errs.Invalid, errs.Msg("client id %q must be %s followed by 5 to 61 letters, digits, '-' or '_'", trunc(id), clientIDPrefix))
+	bad := errs.E(errs.Invalid, errs.Msg("client id %q must be %s followed by 5 to 61 letters, digits, '-' or '_'", errs.Brief(id), clientIDPrefix))
 	if !strings.HasPrefix(id, clientIDPrefix) || len(id) < 8 || len(id) > 64 {
 		return bad
 	}
@@ -54,13 +54,6 @@ func ValidClientID(id string) error {
 		}
 	}
 	return nil
-}
-
-func trunc(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
 }
 
 // withTimeLeft fills in the days left of a's secret.
@@ -137,7 +130,7 @@ func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) (AccountLis
 	where, args := []string{}, []any{}
 	if f.Role != "" {
 		if !f.Role.Valid() {
-			return AccountList{}, errs.E(op, errs.Invalid, errs.Msg("unknown role %q", trunc(string(f.Role))))
+			return AccountList{}, errs.E(op, errs.Invalid, errs.Msg("unknown role %q", errs.Brief(string(f.Role))))
 		}
 		where, args = append(where, "role = ?"), append(args, string(f.Role))
 	}
@@ -147,7 +140,7 @@ func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) (AccountLis
 	case f.Status.Valid():
 		where, args = append(where, "status = ?"), append(args, string(f.Status))
 	default:
-		return AccountList{}, errs.E(op, errs.Invalid, errs.Msg("unknown status %q", trunc(string(f.Status))))
+		return AccountList{}, errs.E(op, errs.Invalid, errs.Msg("unknown status %q", errs.Brief(string(f.Status))))
 	}
 	if f.Query != "" {
 		if sqldb.CheckText(f.Query) != nil || len(f.Query) > 200 {
@@ -215,7 +208,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, u AccountUpdate)
 	}
 	if u.Role != nil {
 		if !u.Role.Valid() {
-			return ServiceAccount{}, errs.E(op, errs.Invalid, errs.Msg("unknown role %q", trunc(string(*u.Role))))
+			return ServiceAccount{}, errs.E(op, errs.Invalid, errs.Msg("unknown role %q", errs.Brief(string(*u.Role))))
 		}
 		a.Role = *u.Role
 	}

@@ -108,7 +108,7 @@ func validEmail(e string) error {
 		return errs.E(errs.Invalid, errs.Msg("email is longer than %d bytes", maxEmailLen))
 	}
 	if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
-		return errs.E(errs.Invalid, errs.Msg("email %q is not an address", trunc(e)))
+		return errs.E(errs.Invalid, errs.Msg("email %q is not an address", errs.Brief(e)))
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (UserList, error)
 	where, args := []string{"1 = 1"}, []any{}
 	if f.Role != "" {
 		if !f.Role.ValidUserRole() {
-			return UserList{}, errs.E(op, errs.Invalid, errs.Msg("unknown role %q", trunc(string(f.Role))))
+			return UserList{}, errs.E(op, errs.Invalid, errs.Msg("unknown role %q", errs.Brief(string(f.Role))))
 		}
 		where, args = append(where, "role = ?"), append(args, string(f.Role))
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind classifies an error. The zero value is Other.
@@ -102,6 +103,22 @@ type Code string
 // Msg is a shorthand for errors.New, to keep call sites of E short.
 func Msg(format string, args ...any) error {
 	return fmt.Errorf(format, args...)
+}
+
+// Brief returns caller input fit to quote in a message: valid UTF-8, and
+// when longer than 64 bytes cut there, on a character boundary, with an
+// ellipsis.
+func Brief(s string) string {
+	const n = 64
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (e *Error) Error() string {

@@ -3,7 +3,9 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestKindPropagation(t *testing.T) {
@@ -25,5 +27,23 @@ func TestKindPropagation(t *testing.T) {
 	}
 	if s := wrapped.Error(); s != `storage.Download: blob.Get: no such key "a/b"` {
 		t.Fatalf("Error() = %q", s)
+	}
+}
+
+// TestBrief checks that quoted input is valid UTF-8 and cut to 64 bytes on
+// a character boundary.
+func TestBrief(t *testing.T) {
+	long := strings.Repeat("я", 40) // 80 bytes
+	for _, tc := range []struct{ in, want string }{
+		{"short", "short"},
+		{"bad \xff byte", "bad \uFFFD byte"},
+		{strings.Repeat("a", 64), strings.Repeat("a", 64)},
+		{strings.Repeat("a", 65), strings.Repeat("a", 64) + "…"},
+		{long, strings.Repeat("я", 32) + "…"},
+		{"a" + long, "a" + strings.Repeat("я", 31) + "…"},
+	} {
+		if got := Brief(tc.in); got != tc.want || !utf8.ValidString(got) {
+			t.Errorf("Brief(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

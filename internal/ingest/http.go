@@ -60,7 +60,7 @@ func setField(req *UploadRequest, name, value string) error {
 	case "retention_policy":
 		req.RetentionPolicy = artstore.RetentionPolicy(value)
 		if !req.RetentionPolicy.Valid() {
-			return bad("unknown retention_policy %q: use temporary or permanent", trunc(value))
+			return bad("unknown retention_policy %q: use temporary or permanent", errs.Brief(value))
 		}
 	case "ttl_days":
 		n, err := strconv.Atoi(strings.TrimSpace(value))
@@ -92,7 +92,7 @@ func setField(req *UploadRequest, name, value string) error {
 			return bad("metadata must be a JSON object")
 		}
 	default:
-		return bad("unknown form field %q", trunc(name))
+		return bad("unknown form field %q", errs.Brief(name))
 	}
 	return nil
 }
@@ -128,11 +128,4 @@ func (s *Service) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, f)
-}
-
-func trunc(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
 )
 
 // download serves a file's content, whole or one byte range (RFC 9110),
@@ -50,7 +51,7 @@ func ServeContent(w http.ResponseWriter, r *http.Request, f *artstore.File, open
 		if !ok {
 			hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", f.Size))
 			api.WriteJSON(w, http.StatusRequestedRangeNotSatisfiable, api.ErrorBody{Error: api.ErrorDetail{
-				Code: "RANGE_NOT_SATISFIABLE", Message: fmt.Sprintf("range %q cannot be satisfied for %d bytes", trunc(rh), f.Size)}})
+				Code: "RANGE_NOT_SATISFIABLE", Message: fmt.Sprintf("range %q cannot be satisfied for %d bytes", errs.Brief(rh), f.Size)}})
 			return
 		}
 		off, n, status = start, length, http.StatusPartialContent
@@ -146,11 +147,4 @@ func ContentDisposition(name string) string {
 		v += "; filename*=UTF-8''" + strings.ReplaceAll(url.PathEscape(name), "+", "%2B")
 	}
 	return v
-}
-
-func trunc(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

@@ -66,7 +66,7 @@ func Decode(data []byte) (*artstore.File, error) {
 		case "2.0":
 			v2 = true
 		default:
-			return nil, invalid("unknown schema_version %q", short(schema))
+			return nil, invalid("unknown schema_version %q", errs.Brief(schema))
 		}
 	}
 
@@ -209,7 +209,7 @@ func (r *reader) int(names ...string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil {
-		r.fail(name, "want an integer, have %s", short(string(raw)))
+		r.fail(name, "want an integer, have %s", errs.Brief(string(raw)))
 		return 0, false
 	}
 	return n, true
@@ -227,7 +227,7 @@ func (r *reader) time(names ...string) (time.Time, bool) {
 	}
 	t, err := parseTime(s)
 	if err != nil {
-		r.fail(name, "%q is not a timestamp", short(s))
+		r.fail(name, "%q is not a timestamp", errs.Brief(s))
 		return time.Time{}, false
 	}
 	return t, true

@@ -173,7 +173,7 @@ func check(op string, f *artstore.File, decoding bool) error {
 	}
 	switch {
 	case f.Compression != "" && f.Compression != "zstd":
-		return invalid("unknown compression %q", short(f.Compression))
+		return invalid("unknown compression %q", errs.Brief(f.Compression))
 	case f.StoredSize < 0 || (f.Compression == "" && f.StoredSize != 0):
 		return invalid("stored_size %d does not fit compression %q", f.StoredSize, f.Compression)
 	}
@@ -183,7 +183,7 @@ func check(op string, f *artstore.File, decoding bool) error {
 		}
 	}
 	if !isFileID(f.FileID) {
-		return invalid("file_id %q is not a lower-case UUID", short(f.FileID))
+		return invalid("file_id %q is not a lower-case UUID", errs.Brief(f.FileID))
 	}
 	if f.OriginalFilename == "" {
 		return invalid("original_filename is empty")
@@ -195,19 +195,19 @@ func check(op string, f *artstore.File, decoding bool) error {
 	// a separator or dot segment here would point outside the directory.
 	if f.StorageFilename == "." || f.StorageFilename == ".." ||
 		strings.ContainsAny(f.StorageFilename, "/\\\x00") {
-		return invalid("storage_filename %q is not a plain file name", short(f.StorageFilename))
+		return invalid("storage_filename %q is not a plain file name", errs.Brief(f.StorageFilename))
 	}
 	if f.Size < 0 {
 		return invalid("size %d is negative", f.Size)
 	}
 	if !isChecksum(f.Checksum) {
-		return invalid("checksum %q is not 64 lower-case hex digits", short(f.Checksum))
+		return invalid("checksum %q is not 64 lower-case hex digits", errs.Brief(f.Checksum))
 	}
 	if f.Version < 1 {
 		return invalid("version %d is below 1", f.Version)
 	}
 	if !f.RetentionPolicy.Valid() {
-		return invalid("retention_policy %q is unknown", short(string(f.RetentionPolicy)))
+		return invalid("retention_policy %q is unknown", errs.Brief(string(f.RetentionPolicy)))
 	}
 	if err := checkTime(op, "uploaded_at", f.UploadedAt); err != nil {
 		return err
@@ -244,7 +244,7 @@ func checkValue(v reflect.Value, depth int) error {
 	switch v.Kind() {
 	case reflect.String:
 		if !utf8.ValidString(v.String()) {
-			return errs.Msg("string %q is not valid UTF-8", short(v.String()))
+			return errs.Msg("string %q is not valid UTF-8", errs.Brief(v.String()))
 		}
 		return nil
 	case reflect.Interface:
@@ -317,13 +317,4 @@ func isChecksum(s string) bool {
 		}
 	}
 	return true
-}
-
-// short keeps error messages readable when a field holds something huge.
-func short(s string) string {
-	const n = 80
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -274,13 +274,6 @@ func (e *Element) dropIntent(fileID string) {
 // checkID rejects file ids that are not canonical UUIDs.
 func checkID(id string) error { return naming.CheckFileID(id) }
 
-func trunc(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
-}
-
 // checkMeta enforces the limits of user-supplied metadata.
 func checkMeta(description string, tags []string, md map[string]any) error {
 	if len(description) > maxDescription || !utf8.ValidString(description) {
@@ -291,7 +284,7 @@ func checkMeta(description string, tags []string, md map[string]any) error {
 	}
 	for _, t := range tags {
 		if t == "" || len(t) > maxTagLen || !utf8.ValidString(t) || strings.ContainsFunc(t, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return errs.E(errs.Invalid, errs.Msg("tag %q must be printable UTF-8 of 1 to %d bytes", trunc(t), maxTagLen))
+			return errs.E(errs.Invalid, errs.Msg("tag %q must be printable UTF-8 of 1 to %d bytes", errs.Brief(t), maxTagLen))
 		}
 	}
 	b, err := json.Marshal(md)

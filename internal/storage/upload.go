@@ -114,7 +114,7 @@ func (e *Element) Upload(ctx context.Context, nf artstore.NewFile, content io.Re
 	f.Checksum = hex.EncodeToString(cr.h.Sum(nil))
 	if nf.ExpectChecksum != "" && !strings.EqualFold(nf.ExpectChecksum, f.Checksum) {
 		return nil, errs.E(op, errs.Conflict, errs.Code("CHECKSUM_MISMATCH"),
-			errs.Msg("content has SHA-256 %s, %s expected", f.Checksum, trunc(nf.ExpectChecksum)))
+			errs.Msg("content has SHA-256 %s, %s expected", f.Checksum, errs.Brief(nf.ExpectChecksum)))
 	}
 	if err := e.writeSidecar(ctx, f); err != nil {
 		return nil, errs.E(op, err)
@@ -156,7 +156,7 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 		id = u.String()
 	}
 	if nf.Compression != "" && nf.Compression != "zstd" {
-		return nil, errs.E(errs.Invalid, errs.Msg("unknown compression %q: use zstd", trunc(nf.Compression)))
+		return nil, errs.E(errs.Invalid, errs.Msg("unknown compression %q: use zstd", errs.Brief(nf.Compression)))
 	}
 	policy := nf.RetentionPolicy
 	if policy == "" {
