@@ -57,11 +57,7 @@ func CheckOriginalName(name string) error {
 // (lower-case, hyphenated) UUID, the only form file ids take.
 func CheckFileID(id string) error {
 	bad := func() error {
-		shown := id
-		if len(shown) > 64 {
-			shown = shown[:64] + "…"
-		}
-		return errs.E(errs.Invalid, errs.Code("INVALID_FILE_ID"), errs.Msg("file id %q is not a lower-case UUID", strings.ToValidUTF8(shown, "?")))
+		return errs.E(errs.Invalid, errs.Code("INVALID_FILE_ID"), errs.Msg("file id %q is not a lower-case UUID", errs.Brief(id)))
 	}
 	if len(id) != 36 {
 		return bad()

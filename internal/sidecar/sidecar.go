@@ -35,7 +35,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
-	"github.com/google/uuid"
+	"github.com/artstore/artstore/internal/naming"
 )
 
 // SchemaVersion is the schema Encode writes.
@@ -182,7 +182,7 @@ func check(op string, f *artstore.File, decoding bool) error {
 			return invalid("tag %d is not valid UTF-8", i)
 		}
 	}
-	if !isFileID(f.FileID) {
+	if naming.CheckFileID(f.FileID) != nil {
 		return invalid("file_id %q is not a lower-case UUID", errs.Brief(f.FileID))
 	}
 	if f.OriginalFilename == "" {
@@ -293,17 +293,6 @@ func checkValue(v reflect.Value, depth int) error {
 		}
 	}
 	return nil
-}
-
-// isFileID reports whether s is a UUID in canonical form: 36 characters,
-// hyphenated, lower case. File ids appear in storage names and URLs, so one
-// spelling per id keeps them comparable as strings.
-func isFileID(s string) bool {
-	if len(s) != 36 || strings.ToLower(s) != s {
-		return false
-	}
-	_, err := uuid.Parse(s)
-	return err == nil
 }
 
 func isChecksum(s string) bool {

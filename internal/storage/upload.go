@@ -151,7 +151,7 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 	} else {
 		u, err := uuid.Parse(id)
 		if err != nil || len(id) != 36 {
-			return nil, errs.E(errs.Invalid, errs.Msg("file_id %q is not a UUID", id))
+			return nil, errs.E(errs.Invalid, errs.Msg("file_id %q is not a UUID", errs.Brief(id)))
 		}
 		id = u.String()
 	}
