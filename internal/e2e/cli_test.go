@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/artstore/artstore/internal/testcluster"
 )
 
 // cli runs the artstore binary as a client with its own config directory.
@@ -58,7 +60,7 @@ func TestCLIRoundTrip(t *testing.T) {
 	if _, code := c.run("", "search", "x"); code != 5 {
 		t.Fatalf("search before login: exit %d", code)
 	}
-	id, secret := credentials(t, dir)
+	id, secret := testcluster.Credentials(t, dir)
 	if out, code := c.run("wrong\n", "login", "--client-id", id); code != 5 {
 		t.Fatalf("login with a wrong secret: exit %d: %s", code, out)
 	}

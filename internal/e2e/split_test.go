@@ -7,14 +7,13 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/artstore/artstore/internal/testcluster"
 	"github.com/artstore/artstore/internal/testenv"
 )
 
@@ -30,38 +29,14 @@ type fileMeta struct {
 	Metadata         map[string]string `json:"metadata"`
 }
 
-// credentials reads the bootstrap service account of a data directory.
-func credentials(t testing.TB, dir string) (string, string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "bootstrap-credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c map[string]string
-	json.Unmarshal(b, &c)
-	return c["client_id"], c["client_secret"]
-}
-
 // call sends a request and decodes a JSON answer into out.
 func (p *proc) call(method, path, token, contentType string, body io.Reader, out any) int {
 	p.t.Helper()
-	req, _ := http.NewRequest(method, p.url+path, body)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	r := testcluster.Do(p.t, p.url+path, method, token, contentType, body, nil)
 	if out != nil {
-		json.Unmarshal(b, out)
+		json.Unmarshal(r.Body, out)
 	}
-	return resp.StatusCode
+	return r.StatusCode
 }
 
 // ingest uploads content through the public upload API.
@@ -103,7 +78,7 @@ func (p *proc) account(adminToken, name, role string) (string, string) {
 
 // splitEnv is what a process without the admin role needs to reach one.
 func splitEnv(admin *proc) []string {
-	id, secret := credentials(admin.t, admin.data)
+	id, secret := testcluster.Credentials(admin.t, admin.data)
 	return []string{
 		"ARTSTORE_TOKEN_URL=" + admin.url + "/api/v1/auth/token",
 		"ARTSTORE_CLIENT_ID=" + id,
@@ -349,7 +324,7 @@ func TestRateLimitAcrossProcesses(t *testing.T) {
 func TestRegistryFollowsElements(t *testing.T) {
 	core := startWith(t, t.TempDir(), freeAddr(t), []string{"ARTSTORE_REGISTRY_POLL_INTERVAL=200ms"}, "--roles", "admin,ingest,query")
 	admin := core.token()
-	id, secret := credentials(t, core.data)
+	id, secret := testcluster.Credentials(t, core.data)
 	storeDir, storeAddr := t.TempDir(), freeAddr(t)
 	storeEnv := []string{"ARTSTORE_ADMIN_URL=" + core.url, "ARTSTORE_CLIENT_ID=" + id, "ARTSTORE_CLIENT_SECRET=" + secret,
 		"ARTSTORE_PUBLIC_URL=http://" + storeAddr}

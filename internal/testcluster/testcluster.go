@@ -89,19 +89,26 @@ func Start(t testing.TB, opts ...func(*config.Config)) *Cluster {
 		c.hts.Close()
 		c.Server.Close()
 	})
+	c.ClientID, c.ClientSecret = Credentials(t, cfg.DataDir)
+	return c
+}
+
+// Credentials returns the client id and secret of the bootstrap service
+// account that a server wrote into its data directory.
+func Credentials(t testing.TB, dataDir string) (clientID, secret string) {
+	t.Helper()
 	var creds struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
 	}
-	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "bootstrap-credentials.json"))
+	b, err := os.ReadFile(filepath.Join(dataDir, "bootstrap-credentials.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &creds); err != nil {
 		t.Fatal(err)
 	}
-	c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
-	return c
+	return creds.ClientID, creds.ClientSecret
 }
 
 // Token obtains an access token for a service account.
@@ -159,9 +166,16 @@ func (r *Response) JSON(t testing.TB, v any) {
 // Do sends a request and reads the whole answer.
 func (c *Cluster) Do(method, path, token, contentType string, body io.Reader, hdr http.Header) *Response {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.URL+path, body)
+	return Do(c.t, c.URL+path, method, token, contentType, body, hdr)
+}
+
+// Do sends a request to url with a bearer token (when not empty) and
+// reads the whole answer.
+func Do(t testing.TB, url, method, token, contentType string, body io.Reader, hdr http.Header) *Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -174,12 +188,12 @@ func (c *Cluster) Do(method, path, token, contentType string, body io.Reader, hd
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b}
 }
