@@ -9,7 +9,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 
+	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
 )
 
@@ -128,6 +130,38 @@ func readField(p *multipart.Part) (string, error) {
 		return "", errs.E(errs.TooLarge, errs.Msg("form field %q is over %d bytes", formName(p), MaxFormField))
 	}
 	return string(b), nil
+}
+
+// SetFileField applies to nf one of the form fields every upload form
+// takes: description, content_type, size, tags and metadata. Any other name
+// is an unknown field.
+func SetFileField(nf *artstore.NewFile, name, value string) error {
+	bad := func(format string, args ...any) error {
+		return errs.E(errs.Invalid, errs.Msg(format, args...))
+	}
+	switch name {
+	case "description":
+		nf.Description = value
+	case "content_type":
+		nf.ContentType = value
+	case "size":
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 {
+			return bad("size must be a non-negative integer")
+		}
+		nf.Size = n
+	case "tags":
+		if err := StrictJSON(value, &nf.Tags); err != nil {
+			return bad("tags must be a JSON array of strings: %v", err)
+		}
+	case "metadata":
+		if err := StrictJSON(value, &nf.Metadata); err != nil || nf.Metadata == nil {
+			return bad("metadata must be a JSON object")
+		}
+	default:
+		return bad("unknown form field %q", errs.Brief(name))
+	}
+	return nil
 }
 
 // StrictJSON decodes exactly one JSON value from s into v.

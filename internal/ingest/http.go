@@ -25,7 +25,7 @@ func (s *Service) Routes(r chi.Router, authn api.Authenticator) {
 // caller's rights and records the caller as the uploader.
 func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 	const op = "ingest.upload"
-	req := UploadRequest{Size: -1}
+	req := UploadRequest{NewFile: artstore.NewFile{Size: -1}}
 	u, err := api.ReadUpload(r, func(name, value string) error { return setField(&req, name, value) })
 	if err != nil {
 		api.WriteError(w, r, errs.E(op, err))
@@ -51,7 +51,9 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusCreated, f)
 }
 
-// setField applies one form field of an upload.
+// setField applies one form field of an upload: the fields every upload
+// form takes, and the retention policy, its lifetime and compression, which
+// are checked here.
 func setField(req *UploadRequest, name, value string) error {
 	bad := func(format string, args ...any) error {
 		return errs.E(errs.Invalid, errs.Msg(format, args...))
@@ -68,31 +70,13 @@ func setField(req *UploadRequest, name, value string) error {
 			return bad("ttl_days must be a whole number between %d and %d", MinTTLDays, MaxTTLDays)
 		}
 		req.TTLDays = n
-	case "description":
-		req.Description = value
 	case "compress":
 		if value != "zstd" {
 			return bad("compress must be zstd")
 		}
 		req.Compression = value
-	case "content_type":
-		req.ContentType = value
-	case "size":
-		n, err := strconv.ParseInt(value, 10, 64)
-		if err != nil || n < 0 {
-			return bad("size must be a non-negative integer")
-		}
-		req.Size = n
-	case "tags":
-		if err := api.StrictJSON(value, &req.Tags); err != nil {
-			return bad("tags must be a JSON array of strings: %v", err)
-		}
-	case "metadata":
-		if err := api.StrictJSON(value, &req.Metadata); err != nil || req.Metadata == nil {
-			return bad("metadata must be a JSON object")
-		}
 	default:
-		return bad("unknown form field %q", errs.Brief(name))
+		return api.SetFileField(&req.NewFile, name, value)
 	}
 	return nil
 }

@@ -83,15 +83,12 @@ func (s *Service) SetFinalizeHook(fn func(step string) error) { s.fin.hook = fn 
 
 // UploadRequest is what an application says about a file it uploads.
 type UploadRequest struct {
-	Filename        string
-	ContentType     string
-	Size            int64 // declared size, or -1
-	RetentionPolicy artstore.RetentionPolicy
-	TTLDays         int // 0: the default; temporary files only
-	Description     string
-	Tags            []string
-	Metadata        map[string]any
-	Compression     string // "" or "zstd"
+	// The file as the element is to store it. Ingest chooses the element
+	// and sets ExpiresAt; a retention policy left empty is temporary.
+	// FileID, ExpectChecksum and Preserve are the element's business and
+	// stay empty.
+	artstore.NewFile
+	TTLDays int // 0: the default; temporary files only
 }
 
 // Upload stores a new file on the first element, in sequential-fill order,
@@ -136,15 +133,8 @@ func skippable(err error) bool {
 
 // newFile checks the request and turns it into what the element needs.
 func (s *Service) newFile(req UploadRequest) (artstore.NewFile, artstore.Mode, error) {
-	nf := artstore.NewFile{
-		Filename:    req.Filename,
-		ContentType: req.ContentType,
-		Size:        req.Size,
-		Description: req.Description,
-		Tags:        req.Tags,
-		Metadata:    req.Metadata,
-		Compression: req.Compression,
-	}
+	nf := req.NewFile
+	nf.FileID, nf.ExpiresAt, nf.ExpectChecksum, nf.Preserve = "", nil, "", nil
 	policy := req.RetentionPolicy
 	if policy == "" {
 		policy = artstore.Temporary

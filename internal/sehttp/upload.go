@@ -2,7 +2,6 @@ package sehttp
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/artstore/artstore/internal/api"
@@ -44,7 +43,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusCreated, f)
 }
 
-// setField applies one form field to the upload.
+// setField applies one form field to the upload: the fields every upload
+// form takes, and those an element's own form adds.
 func setField(nf *artstore.NewFile, name, value string) error {
 	bad := func(format string, args ...any) error {
 		return errs.E(errs.Invalid, errs.Msg(format, args...))
@@ -52,28 +52,14 @@ func setField(nf *artstore.NewFile, name, value string) error {
 	switch name {
 	case "file_id":
 		nf.FileID = value
-	case "description":
-		nf.Description = value
 	case "retention_policy":
 		nf.RetentionPolicy = artstore.RetentionPolicy(value)
-	case "content_type":
-		nf.ContentType = value
 	case "expires_at":
 		t, err := time.Parse(time.RFC3339Nano, value)
 		if err != nil {
 			return bad("expires_at must be an RFC 3339 time")
 		}
 		nf.ExpiresAt = &t
-	case "size":
-		n, err := strconv.ParseInt(value, 10, 64)
-		if err != nil || n < 0 {
-			return bad("size must be a non-negative integer")
-		}
-		nf.Size = n
-	case "tags":
-		if err := api.StrictJSON(value, &nf.Tags); err != nil {
-			return bad("tags must be a JSON array of strings: %v", err)
-		}
 	case "compress":
 		nf.Compression = value
 	case "checksum":
@@ -84,12 +70,8 @@ func setField(nf *artstore.NewFile, name, value string) error {
 			return bad("preserve must be a JSON object with uploaded_by, uploaded_at and version")
 		}
 		nf.Preserve = &p
-	case "metadata":
-		if err := api.StrictJSON(value, &nf.Metadata); err != nil || nf.Metadata == nil {
-			return bad("metadata must be a JSON object")
-		}
 	default:
-		return bad("unknown form field %q", name)
+		return api.SetFileField(nf, name, value)
 	}
 	return nil
 }

@@ -229,6 +229,8 @@ func TestDataFlowBadInput(t *testing.T) {
 		{"ttl_days on permanent", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"retention_policy", "permanent"}, [2]string{"ttl_days", "3"}), 400},
 		{"tags not JSON", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"tags", "[oops"}), 400},
 		{"metadata not JSON", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"metadata", "{"}), 400},
+		{"element's own field", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"file_id", "0190d3a8-7c41-7000-8000-000000000001"}), 400},
+		{"preserve through ingest", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"preserve", `{"version":9}`}), 400},
 		{"bad name", ingestUpload(t, c, tok, "../etc/passwd", "a"), 400},
 		{"missing file", ingestUpload(t, c, tok, "", ""), 400},
 		{"reader uploads", ingestUpload(t, c, c.Account("r", "readonly"), "a.txt", "a"), 403},
