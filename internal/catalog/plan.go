@@ -32,8 +32,8 @@ type search struct {
 	// words tells whether text holds words, not only filter terms.
 	words bool
 	// sets are subqueries that each yield the ids of the files meeting one
-	// condition on a side table (a tag, a metadata value, a filename
-	// substring on SQLite).
+	// condition on a side table; only SQLite has them (a filename
+	// substring).
 	sets    []string
 	setArgs []any
 	// conds are the conditions on the columns of f.
@@ -65,15 +65,7 @@ func (s *search) where() (string, []any) {
 			setArgs = append([]any{s.text}, setArgs...)
 		}
 	}
-	switch {
-	case len(sets) == 0:
-	case s.pg:
-		// PostgreSQL's planner joins each set the cheapest way it knows.
-		for _, set := range sets {
-			conds = append(conds, "f.id IN ("+set+")")
-		}
-		args = append(args, setArgs...)
-	default:
+	if len(sets) > 0 {
 		// SQLite would look every id of the first set up in cat_files
 		// before testing the next; intersecting the ids first, in their
 		// own indexes, leaves only the matches to look up.

@@ -18,14 +18,16 @@ import (
 // a total one, the same for every page, so pages never overlap or skip.
 const RankWindow = 500
 
+// rankFunc returns limit matches from offset in window win ranked by
+// relevance, and the number of matches in the window (0 when it returns
+// none).
+type rankFunc func(ctx context.Context, tx *sql.Tx, s *search, win, limit, offset int) ([]int64, int, error)
+
 // ranked returns the ids of one page of full-text matches in order of
-// relevance, and the number of matches when the page reaches the last
-// window, whose size then tells it; -1 when it does not.
-func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, limit, offset int) ([]int64, int64, error) {
-	rank := c.rankFTS
-	if s.pg {
-		rank = c.rankPG
-	}
+// relevance, taking each window the page spans from rank, and the number
+// of matches when the page reaches the last window, whose size then tells
+// it; -1 when it does not.
+func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, rank rankFunc, limit, offset int) ([]int64, int64, error) {
 	ids := make([]int64, 0, min(limit, RankWindow))
 	for len(ids) < limit {
 		win := offset / RankWindow

@@ -66,8 +66,12 @@ func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 	switch {
 	case err != nil || exact:
 	case s.relevance:
+		rank := c.rankFTS
+		if s.pg {
+			rank = c.rankPG
+		}
 		var n int64
-		if ids, n, err = c.ranked(ctx, tx, s, limit, q.Offset); n >= 0 {
+		if ids, n, err = c.ranked(ctx, tx, s, rank, limit, q.Offset); n >= 0 {
 			total, exact = n, true
 		}
 	default:
@@ -159,19 +163,18 @@ func (c *Catalog) countedPage(ctx context.Context, tx *sql.Tx, s *search, limit,
 	if err != nil || !s.relevance {
 		return ids, n, true, err
 	}
-	// ids holds the windows from first on; rank each the page reaches.
-	var page []int64
-	for len(page) < limit && int64(offset) < n {
-		win := offset / RankWindow
-		lo := (win - first) * RankWindow
-		ranked, err := c.rankIDs(ctx, tx, s, ids[lo:min(lo+RankWindow, len(ids))], limit-len(page), offset-win*RankWindow)
-		if err != nil || len(ranked) == 0 {
-			return page, n, true, err
+	// ids holds the windows from first on, in order; ts_rank orders each
+	// the page reaches.
+	page, _, err := c.ranked(ctx, tx, s, func(ctx context.Context, tx *sql.Tx, s *search, win, limit, offset int) ([]int64, int, error) {
+		lo := min((win-first)*RankWindow, len(ids))
+		window := ids[lo:min(lo+RankWindow, len(ids))]
+		if len(window) == 0 {
+			return nil, 0, nil // past the last match
 		}
-		page = append(page, ranked...)
-		offset += len(ranked)
-	}
-	return page, n, true, nil
+		ranked, err := c.rankIDs(ctx, tx, s, window, limit, offset)
+		return ranked, len(window), err
+	}, limit, offset)
+	return page, n, true, err
 }
 
 // parseIDs reads a comma-separated list of ids.
@@ -195,7 +198,7 @@ func parseIDs(list string) ([]int64, error) {
 var countLimit = CountLimit
 
 // count returns the number of matches up to CountLimit, and whether that
-// is all of them.
+// is all of them. (PostgreSQL counts full-text matches in countedPage.)
 func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, bool, error) {
 	where, args := s.where()
 	matches := `SELECT 1 FROM cat_files f WHERE ` + where
@@ -208,9 +211,6 @@ func (c *Catalog) count(ctx context.Context, tx *sql.Tx, s *search) (int64, bool
 		// instead, from the few files the terms find.
 		where, args = s.ftsWhere()
 		matches = `SELECT 1 FROM cat_fts WHERE ` + where
-	case s.pg && len(s.sets) == 0 && len(s.conds) == 0:
-		// Tombstones have no words, so they need no testing.
-		matches, args = `SELECT 1 FROM cat_files f WHERE f.tsv @@ CAST(? AS tsquery)`, []any{s.text}
 	}
 	var n int64
 	limit := int64(countLimit)
