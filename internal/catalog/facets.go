@@ -43,7 +43,8 @@ func filterTerm(kind, value string) string {
 func metaTerm(key, value string) string { return filterTerm(termMeta, key+"\x00"+value) }
 
 // fileTerms returns the filter terms of a live file on an element, from
-// the same values its rows in cat_files, cat_tags and cat_meta hold.
+// the same values its row in cat_files holds, tags and metadata values
+// cleaned alike.
 func fileTerms(f *artstore.File, element string) []string {
 	ct := strings.ToLower(clean(f.ContentType))
 	terms := []string{
@@ -59,7 +60,7 @@ func fileTerms(f *artstore.File, element string) []string {
 	for _, t := range f.Tags {
 		terms = append(terms, filterTerm(termTag, clean(t)))
 	}
-	seen := map[string]bool{} // keys that clean to the same one, as cat_meta keeps them
+	seen := map[string]bool{} // of keys that clean to the same one, the first counts
 	for _, k := range sortedKeys(f.Metadata) {
 		if ck := clean(k); !seen[ck] {
 			seen[ck] = true

@@ -227,9 +227,8 @@ func (c *Catalog) updateFiles(ctx context.Context, tx *sql.Tx, updates []*change
 // rows held before and inserts what live files hold now.
 func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change) error {
 	var (
-		stale, staleText []any
-		tags, meta, docs [][]any
-		text, names      [][]any
+		stale, staleText  []any
+		docs, text, names [][]any
 	)
 	for _, ch := range order {
 		if b := ch.before; b != nil {
@@ -247,29 +246,13 @@ func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change)
 			return errs.E(errs.Invalid, errs.Msg("encoding file %s: %v", ch.o.fileID, err))
 		}
 		docs = append(docs, []any{ch.id, string(doc)})
-		dup := map[string]bool{}
-		for _, t := range f.Tags {
-			if t = clean(t); !dup[t] {
-				dup[t] = true
-				tags = append(tags, []any{ch.id, t})
-			}
-		}
-		clear(dup)
-		for _, k := range sortedKeys(f.Metadata) {
-			if ck := clean(k); !dup[ck] {
-				dup[ck] = true
-				meta = append(meta, []any{ch.id, ck, clean(metaString(f.Metadata[k]))})
-			}
-		}
 		if !c.pg() {
 			text = append(text, ftsRow(ch.id, f, ch.o.element))
 			names = append(names, []any{ch.id, fold(f.OriginalFilename)})
 		}
 	}
-	for _, table := range []string{"cat_tags", "cat_meta", "cat_docs"} {
-		if err := c.deleteIDs(ctx, tx, "DELETE FROM "+table+" WHERE id IN ", stale); err != nil {
-			return err
-		}
+	if err := c.deleteIDs(ctx, tx, "DELETE FROM cat_docs WHERE id IN ", stale); err != nil {
+		return err
 	}
 	for _, table := range []string{"cat_fts", "cat_names"} {
 		if len(staleText) == 0 {
@@ -291,8 +274,6 @@ func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change)
 		head, tmpl string
 		rows       [][]any
 	}{
-		{"INSERT INTO cat_tags (id, tag) VALUES ", "(?, ?)", tags},
-		{"INSERT INTO cat_meta (id, key, value) VALUES ", "(?, ?, ?)", meta},
 		{"INSERT INTO cat_docs (id, doc) VALUES ", "(?, ?)", docs},
 		{ftsInsert, "(?, ?, ?, ?, ?, ?)", text},
 		{"INSERT INTO cat_names (rowid, name) VALUES ", "(?, ?)", names},
