@@ -222,7 +222,7 @@ func (c *Catalog) updateFiles(ctx context.Context, tx *sql.Tx, updates []*change
 	return nil
 }
 
-// writeDetails replaces the tags, metadata, document and, on SQLite, the
+// writeDetails replaces the stored document and, on SQLite, the
 // full-text and trigram entries of every changed file: it removes what the
 // rows held before and inserts what live files hold now.
 func (c *Catalog) writeDetails(ctx context.Context, tx *sql.Tx, order []*change) error {
