@@ -231,7 +231,7 @@ func (s *Service) accountBy(ctx context.Context, col, v string) (ServiceAccount,
 		return ServiceAccount{}, nil, errs.E(op, errs.NotExist, errs.Msg("no service account with that %s", col))
 	}
 	if err != nil {
-		return ServiceAccount{}, nil, dbError(op, err)
+		return ServiceAccount{}, nil, sqldb.Err(op, err)
 	}
 	return a, hash, nil
 }
@@ -249,7 +249,7 @@ func (s *Service) ServiceAccountByName(ctx context.Context, name string) (Servic
 func (s *Service) deleteAccount(ctx context.Context, id string) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM service_accounts WHERE id = ?`), id)
 	if err != nil {
-		return dbError("admin.deleteAccount", err)
+		return sqldb.Err("admin.deleteAccount", err)
 	}
 	return nil
 }

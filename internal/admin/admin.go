@@ -184,10 +184,3 @@ func (t *dbTime) parse(s string) error {
 	t.Time = v.UTC()
 	return nil
 }
-
-// dbError classifies an unexpected database error. The database is a
-// dependency that may be down, so its failures are Unavailable: the caller
-// may retry, and the HTTP layer does not hide them as internal errors.
-func dbError(op string, err error) error {
-	return errs.E(op, errs.Unavailable, err)
-}

@@ -35,5 +35,14 @@ func TestUnstorableText(t *testing.T) {
 		if _, err := s.ListUsers(ctx, UserFilter{Query: "\xff"}); !errs.Is(errs.Invalid, err) {
 			t.Errorf("ListUsers with invalid UTF-8 in q: %v, want invalid", err)
 		}
+		// Ids from URLs reach the shared lookups.
+		for _, id := range []string{"a\x00b", "\xff"} {
+			if _, err := s.Account(ctx, id); errs.Is(errs.Unavailable, err) || errs.Is(errs.Internal, err) || err == nil {
+				t.Errorf("Account(%q): %v, want a caller's error", id, err)
+			}
+			if _, err := s.User(ctx, id); errs.Is(errs.Unavailable, err) || errs.Is(errs.Internal, err) || err == nil {
+				t.Errorf("User(%q): %v, want a caller's error", id, err)
+			}
+		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/artstore/artstore/internal/auth"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // rsaBits is the size of generated signing keys.
@@ -107,7 +108,7 @@ func (k *keystore) create(ctx context.Context) error {
 		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
 		s.timeArg(s.clock()))
 	if err != nil {
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 	return nil
 }
@@ -119,7 +120,7 @@ func (k *keystore) load(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT kid, algorithm, public_key_pem, created_at, not_after
 		FROM signing_keys WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at DESC, kid DESC`), s.timeArg(s.clock()))
 	if err != nil {
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 	defer rows.Close()
 	var (
@@ -133,7 +134,7 @@ func (k *keystore) load(ctx context.Context) error {
 			created, expiry dbTime
 		)
 		if err := rows.Scan(&key.kid, &alg, &pubPEM, &created, &expiry); err != nil {
-			return dbError(op, err)
+			return sqldb.Err(op, err)
 		}
 		if alg != auth.Algorithm {
 			continue // a future algorithm this version cannot use
@@ -149,7 +150,7 @@ func (k *keystore) load(ctx context.Context) error {
 		keys = append(keys, &key)
 	}
 	if err := rows.Err(); err != nil {
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 
 	var current *signingKey
@@ -163,7 +164,7 @@ func (k *keystore) load(ctx context.Context) error {
 		var privPEM string
 		err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT private_key_pem FROM signing_keys WHERE kid = ?`), current.kid).Scan(&privPEM)
 		if err != nil {
-			return dbError(op, err)
+			return sqldb.Err(op, err)
 		}
 		current.priv, err = parsePrivateKey(privPEM)
 		if err != nil {

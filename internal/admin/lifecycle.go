@@ -69,7 +69,7 @@ func (s *Service) withTimeLeft(a ServiceAccount) ServiceAccount {
 func (s *Service) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
@@ -77,10 +77,10 @@ func (s *Service) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error
 		if errors.As(err, &e) {
 			return err
 		}
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 	return nil
 }
@@ -152,24 +152,24 @@ func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) (AccountLis
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int64
 	if err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM service_accounts`+cond), args...).Scan(&total); err != nil {
-		return AccountList{}, dbError(op, err)
+		return AccountList{}, sqldb.Err(op, err)
 	}
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT `+accountColumns+` FROM service_accounts`+cond+` ORDER BY name, id LIMIT ? OFFSET ?`),
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
-		return AccountList{}, dbError(op, err)
+		return AccountList{}, sqldb.Err(op, err)
 	}
 	defer rows.Close()
 	out := AccountList{Items: []ServiceAccount{}, Total: total, Limit: f.Limit, Offset: f.Offset}
 	for rows.Next() {
 		a, _, err := scanAccount(rows)
 		if err != nil {
-			return AccountList{}, dbError(op, err)
+			return AccountList{}, sqldb.Err(op, err)
 		}
 		out.Items = append(out.Items, s.withTimeLeft(a))
 	}
 	if err := rows.Err(); err != nil {
-		return AccountList{}, dbError(op, err)
+		return AccountList{}, sqldb.Err(op, err)
 	}
 	out.HasMore = int64(f.Offset+len(out.Items)) < total
 	return out, nil
@@ -234,7 +234,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, u AccountUpdate)
 		return ServiceAccount{}, errs.E(op, errs.Exist, errs.Msg("a service account named %q already exists", a.Name))
 	}
 	if err != nil {
-		return ServiceAccount{}, dbError(op, err)
+		return ServiceAccount{}, sqldb.Err(op, err)
 	}
 	return s.withTimeLeft(a), nil
 }
@@ -267,7 +267,7 @@ func (s *Service) DeleteAccount(ctx context.Context, id string) error {
 	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE service_accounts SET status = ?, name = ?, deleted_at = ?, updated_at = ? WHERE id = ?`),
 		string(StatusDeleted), gone, s.timeArg(now), s.timeArg(now), a.ID)
 	if err != nil {
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 	return nil
 }
@@ -288,7 +288,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (ServiceAccount, 
 	// locks only for the writes.
 	old, err := s.recentHashes(ctx, `SELECT secret_hash FROM service_account_secrets WHERE account_id = ? ORDER BY created_at DESC LIMIT ?`, a.ID, secretHistory)
 	if err != nil {
-		return ServiceAccount{}, "", dbError(op, err)
+		return ServiceAccount{}, "", sqldb.Err(op, err)
 	}
 	var secret string
 	for attempt := 0; ; attempt++ {

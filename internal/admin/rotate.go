@@ -7,6 +7,7 @@ import (
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // retireLeeway is added to the token lifetime before a replaced key leaves
@@ -40,7 +41,7 @@ func (s *Service) RotateKeys(ctx context.Context) (Rotation, error) {
 		_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE signing_keys SET not_after = ?, retired_at = ? WHERE kid = ? AND not_after IS NULL`),
 			s.timeArg(now), s.timeArg(rot.RetireAt), kid)
 		if err != nil {
-			return Rotation{}, dbError(op, err)
+			return Rotation{}, sqldb.Err(op, err)
 		}
 		rot.Previous = append(rot.Previous, kid)
 	}
@@ -57,14 +58,14 @@ func (s *Service) RotateKeys(ctx context.Context) (Rotation, error) {
 func (s *Service) unexpiredKIDs(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT kid FROM signing_keys WHERE not_after IS NULL`)
 	if err != nil {
-		return nil, dbError("admin.unexpiredKIDs", err)
+		return nil, sqldb.Err("admin.unexpiredKIDs", err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var kid string
 		if err := rows.Scan(&kid); err != nil {
-			return nil, dbError("admin.unexpiredKIDs", err)
+			return nil, sqldb.Err("admin.unexpiredKIDs", err)
 		}
 		out = append(out, kid)
 	}

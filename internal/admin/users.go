@@ -143,7 +143,7 @@ func (s *Service) userBy(ctx context.Context, col, v string) (User, []byte, int,
 		return User{}, nil, 0, errs.E(op, errs.NotExist, errs.Msg("no such admin user"))
 	}
 	if err != nil {
-		return User{}, nil, 0, dbError(op, err)
+		return User{}, nil, 0, sqldb.Err(op, err)
 	}
 	return u, hash, failed, nil
 }
@@ -225,7 +225,7 @@ func (s *Service) setPassword(ctx context.Context, u User, password string) erro
 	// locks only for the writes.
 	old, err := s.recentHashes(ctx, `SELECT password_hash FROM admin_user_passwords WHERE user_id = ? ORDER BY created_at DESC LIMIT ?`, u.ID, passwordHistory)
 	if err != nil {
-		return dbError(op, err)
+		return sqldb.Err(op, err)
 	}
 	if matchesAny(old, password) {
 		return errs.E(op, errs.Invalid, errs.Code("PASSWORD_REUSED"), errs.Msg("the password must differ from the last %d", passwordHistory))

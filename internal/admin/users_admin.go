@@ -54,17 +54,17 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (UserList, error)
 	cond := " WHERE " + strings.Join(where, " AND ")
 	out := UserList{Items: []User{}, Limit: f.Limit, Offset: f.Offset}
 	if err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM admin_users`+cond), args...).Scan(&out.Total); err != nil {
-		return UserList{}, dbError(op, err)
+		return UserList{}, sqldb.Err(op, err)
 	}
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT `+userColumns+` FROM admin_users`+cond+` ORDER BY username LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
 	if err != nil {
-		return UserList{}, dbError(op, err)
+		return UserList{}, sqldb.Err(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		u, _, _, err := scanUser(rows)
 		if err != nil {
-			return UserList{}, dbError(op, err)
+			return UserList{}, sqldb.Err(op, err)
 		}
 		out.Items = append(out.Items, u)
 	}
@@ -111,7 +111,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (Use
 	u.UpdatedAt = s.clock()
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET email = ?, role = ?, status = ?, updated_at = ? WHERE id = ?`),
 		u.Email, string(u.Role), u.Status, s.timeArg(u.UpdatedAt), u.ID); err != nil {
-		return User{}, dbError(op, err)
+		return User{}, sqldb.Err(op, err)
 	}
 	return u, nil
 }

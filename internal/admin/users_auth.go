@@ -17,6 +17,7 @@ import (
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/auth"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Session is what a login or a refresh returns. The refresh token is an
@@ -68,7 +69,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 			locked, failed = s.timeArg(now.Add(LockoutDuration)), 0
 		}
 		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET failed_logins = ?, locked_until = ? WHERE id = ?`), failed, locked, u.ID); err != nil {
-			return Session{}, dbError(op, err)
+			return Session{}, sqldb.Err(op, err)
 		}
 		return Session{}, errBadLogin(op)
 	}
@@ -76,7 +77,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 		return Session{}, errBadLogin(op)
 	}
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE id = ?`), u.ID); err != nil {
-		return Session{}, dbError(op, err)
+		return Session{}, sqldb.Err(op, err)
 	}
 	return s.newSession(ctx, u)
 }
@@ -94,7 +95,7 @@ func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
 	now := s.clock()
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO refresh_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`),
 		hashToken(refresh), u.ID, s.timeArg(now.Add(RefreshTokenTTL)), s.timeArg(now)); err != nil {
-		return Session{}, dbError(op, err)
+		return Session{}, sqldb.Err(op, err)
 	}
 	return Session{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.TokenTTL.Seconds()),
 		RefreshToken: refresh, RefreshExpiresIn: int64(RefreshTokenTTL.Seconds())}, nil
@@ -118,14 +119,14 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) 
 		return Session{}, bad
 	}
 	if err != nil {
-		return Session{}, dbError(op, err)
+		return Session{}, sqldb.Err(op, err)
 	}
 	if !revoked.IsZero() || !s.clock().Before(expires.Time) {
 		return Session{}, bad
 	}
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL`), s.timeArg(s.clock()), hashToken(refresh))
 	if err != nil {
-		return Session{}, dbError(op, err)
+		return Session{}, sqldb.Err(op, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return Session{}, bad // spent by a concurrent refresh
@@ -145,14 +146,14 @@ func (s *Service) Logout(ctx context.Context, p artstore.Principal, refresh stri
 	if refresh != "" {
 		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND user_id = ? AND revoked_at IS NULL`),
 			s.timeArg(now), hashToken(refresh), p.Subject); err != nil {
-			return dbError(op, err)
+			return sqldb.Err(op, err)
 		}
 	}
 	if p.TokenID != "" {
 		_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING`),
 			p.TokenID, s.timeArg(now.Add(s.cfg.TokenTTL+retireLeeway)))
 		if err != nil {
-			return dbError(op, err)
+			return sqldb.Err(op, err)
 		}
 	}
 	return nil
@@ -171,7 +172,7 @@ func (s *Service) PurgeTokens(ctx context.Context) (int64, error) {
 	} {
 		res, err := s.db.ExecContext(ctx, s.db.Rebind(stmt), now)
 		if err != nil {
-			return purged, dbError(op, err)
+			return purged, sqldb.Err(op, err)
 		}
 		n, _ := res.RowsAffected()
 		purged += n
@@ -188,7 +189,7 @@ func (s *Service) Revoked(ctx context.Context, p artstore.Principal) (bool, erro
 	var n int
 	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?`), p.TokenID).Scan(&n)
 	if err != nil {
-		return false, dbError("admin.Revoked", err)
+		return false, sqldb.Err("admin.Revoked", err)
 	}
 	return n > 0, nil
 }
@@ -218,7 +219,7 @@ func (s *Service) BootstrapUser(ctx context.Context, dataDir string) (bool, erro
 	const op = "admin.BootstrapUser"
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_users WHERE is_bootstrap = `+s.trueLit()).Scan(&n); err != nil {
-		return false, dbError(op, err)
+		return false, sqldb.Err(op, err)
 	}
 	if n > 0 {
 		return false, nil

@@ -90,7 +90,7 @@ func Open(ctx context.Context, db *sqldb.DB, key []byte) (*Log, error) {
 		SELECT 1, 0, '', ? WHERE NOT EXISTS (SELECT 1 FROM audit_records)
 		ON CONFLICT (id) DO NOTHING`), l.headMAC(0, ""))
 	if err != nil {
-		return nil, dbErr(op, err)
+		return nil, sqldb.Err(op, err)
 	}
 	return l, nil
 }
@@ -110,7 +110,7 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return Record{}, dbErr(op, err)
+		return Record{}, sqldb.Err(op, err)
 	}
 	defer tx.Rollback()
 
@@ -132,7 +132,7 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 		return Record{}, errs.E(op, errs.Internal, errs.Msg("the audit head is missing; the log has been tampered with"))
 	}
 	if err != nil {
-		return Record{}, dbErr(op, err)
+		return Record{}, sqldb.Err(op, err)
 	}
 	// Extending a chain from a forged head would give it a valid head
 	// again and so hide the forgery, for instance a truncated tail.
@@ -148,15 +148,15 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		r.Seq, r.At.UnixMicro(), r.Actor, r.ActorRole, r.Action, r.Target, r.SourceAddr, r.RequestID, r.Outcome, r.Detail, r.MAC)
 	if err != nil {
-		return Record{}, dbErr(op, err)
+		return Record{}, sqldb.Err(op, err)
 	}
 	_, err = tx.ExecContext(ctx, l.db.Rebind(`UPDATE audit_head SET last_seq = ?, last_mac = ?, mac = ? WHERE id = 1`),
 		r.Seq, r.MAC, l.headMAC(r.Seq, r.MAC))
 	if err != nil {
-		return Record{}, dbErr(op, err)
+		return Record{}, sqldb.Err(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Record{}, dbErr(op, err)
+		return Record{}, sqldb.Err(op, err)
 	}
 	return r, nil
 }
@@ -203,13 +203,4 @@ func checkString(name, s string) error {
 
 func validOutcome(s string) bool {
 	return s == OutcomeSuccess || s == OutcomeFailure || s == OutcomeDenied
-}
-
-// dbErr classifies a database failure. A cancelled request keeps its own
-// error; anything else is the database being unavailable.
-func dbErr(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return errs.E(op, err)
-	}
-	return errs.E(op, errs.Unavailable, err)
 }

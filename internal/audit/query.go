@@ -8,6 +8,7 @@ import (
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Filter selects records. Empty strings and nil times select everything.
@@ -81,25 +82,25 @@ func (l *Log) List(ctx context.Context, f Filter) (Page, error) {
 
 	p := Page{Items: []Record{}, Limit: f.Limit, Offset: f.Offset}
 	if err := l.db.QueryRowContext(ctx, l.db.Rebind(`SELECT COUNT(*) FROM audit_records`+where), args...).Scan(&p.Total); err != nil {
-		return Page{}, dbErr(op, err)
+		return Page{}, sqldb.Err(op, err)
 	}
 	// Seq, not At, orders the log: clocks of several processes may
 	// disagree, but the chain's order is the order of the appends.
 	rows, err := l.db.QueryContext(ctx, l.db.Rebind(`SELECT `+recordColumns+` FROM audit_records`+where+` ORDER BY seq DESC LIMIT ? OFFSET ?`),
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
-		return Page{}, dbErr(op, err)
+		return Page{}, sqldb.Err(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			return Page{}, dbErr(op, err)
+			return Page{}, sqldb.Err(op, err)
 		}
 		p.Items = append(p.Items, r)
 	}
 	if err := rows.Err(); err != nil {
-		return Page{}, dbErr(op, err)
+		return Page{}, sqldb.Err(op, err)
 	}
 	p.HasMore = int64(f.Offset)+int64(len(p.Items)) < p.Total
 	return p, nil

@@ -38,7 +38,7 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 	// fixed by its first read, in WAL mode without blocking writers.
 	tx, err := l.db.BeginTx(ctx, opts)
 	if err != nil {
-		return Report{}, dbErr(op, err)
+		return Report{}, sqldb.Err(op, err)
 	}
 	defer tx.Rollback()
 
@@ -49,12 +49,12 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 	err = tx.QueryRowContext(ctx, `SELECT last_seq, last_mac, mac FROM audit_head WHERE id = 1`).Scan(&h.seq, &h.mac, &headMAC)
 	headMissing := errors.Is(err, sql.ErrNoRows)
 	if err != nil && !headMissing {
-		return Report{}, dbErr(op, err)
+		return Report{}, sqldb.Err(op, err)
 	}
 
 	rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM audit_records ORDER BY seq`)
 	if err != nil {
-		return Report{}, dbErr(op, err)
+		return Report{}, sqldb.Err(op, err)
 	}
 	defer rows.Close()
 	var (
@@ -67,7 +67,7 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			return Report{}, dbErr(op, err)
+			return Report{}, sqldb.Err(op, err)
 		}
 		want := checked + 1
 		switch {
@@ -89,7 +89,7 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 		checked, prev = r.Seq, r.MAC
 	}
 	if err := rows.Err(); err != nil {
-		return Report{}, dbErr(op, err)
+		return Report{}, sqldb.Err(op, err)
 	}
 
 	next := checked + 1

@@ -6,6 +6,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // target is one file state to apply: a live file, or a delete when file
@@ -218,27 +219,27 @@ func checkID(what, id string) error {
 func (c *Catalog) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
-		return dbErr(op, err)
+		return sqldb.Err(op, err)
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return dbErr(op, err)
+		return sqldb.Err(op, err)
 	}
 	defer tx.Rollback()
 	if c.pg() {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('artstore.catalog:' || current_schema(), 0))`); err != nil {
-			return dbErr(op, err)
+			return sqldb.Err(op, err)
 		}
 	}
 	if err := fn(tx); err != nil {
 		if _, ok := err.(*errs.Error); ok {
 			return errs.E(op, err)
 		}
-		return dbErr(op, err)
+		return sqldb.Err(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return dbErr(op, err)
+		return sqldb.Err(op, err)
 	}
 	return nil
 }

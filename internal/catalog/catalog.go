@@ -48,7 +48,7 @@ func Open(ctx context.Context, db *sqldb.DB) (*Catalog, error) {
 		c.stmts = newStmts(db.DB)
 	}
 	if err := c.reindex(ctx); err != nil {
-		return nil, dbErr(op, err)
+		return nil, sqldb.Err(op, err)
 	}
 	return c, nil
 }
@@ -67,7 +67,7 @@ func (c *Catalog) Cursor(ctx context.Context, elementID string) (journalID strin
 		return "", 0, nil
 	}
 	if err != nil {
-		return "", 0, dbErr(op, err)
+		return "", 0, sqldb.Err(op, err)
 	}
 	return journalID, seq, nil
 }
@@ -83,7 +83,7 @@ func (c *Catalog) Get(ctx context.Context, fileID string) (*artstore.File, error
 		return nil, errs.E(op, errs.NotExist, errs.Msg("file %s not found", fileID))
 	}
 	if err != nil {
-		return nil, dbErr(op, err)
+		return nil, sqldb.Err(op, err)
 	}
 	return decodeDoc(op, doc)
 }
@@ -114,7 +114,7 @@ func (c *Catalog) Files(ctx context.Context, elementID string, fn func(fileID st
 			return err
 		})
 		if err != nil {
-			return dbErr(op, err)
+			return sqldb.Err(op, err)
 		}
 		for _, e := range page {
 			if err := fn(e.id, e.version); err != nil {
@@ -146,14 +146,14 @@ func (c *Catalog) Expired(ctx context.Context, before time.Time, after *artstore
 		AND (f.expires_at > ? OR f.expires_at = ? AND f.file_id > ?)
 		ORDER BY f.expires_at, f.file_id LIMIT ?`), string(artstore.Temporary), nanos(before), afterExp, afterExp, afterID, limit)
 	if err != nil {
-		return nil, dbErr(op, err)
+		return nil, sqldb.Err(op, err)
 	}
 	defer rows.Close()
 	out := []artstore.File{}
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {
-			return nil, dbErr(op, err)
+			return nil, sqldb.Err(op, err)
 		}
 		f, err := decodeDoc(op, doc)
 		if err != nil {
@@ -162,7 +162,7 @@ func (c *Catalog) Expired(ctx context.Context, before time.Time, after *artstore
 		out = append(out, *f)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbErr(op, err)
+		return nil, sqldb.Err(op, err)
 	}
 	return out, nil
 }
@@ -191,14 +191,4 @@ func decodeDoc(op, doc string) (*artstore.File, error) {
 		return nil, errs.E(op, errs.Internal, err)
 	}
 	return &f, nil
-}
-
-// dbErr classifies a database failure. The caller's own cancellation
-// passes through unchanged; anything else is the database being
-// unavailable, since input never reaches SQL other than as arguments.
-func dbErr(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return errs.E(op, err)
-	}
-	return errs.E(op, errs.Unavailable, err)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/sqldb"
 )
 
 // Search returns a page of the live files that match q, and how many match
@@ -37,7 +38,7 @@ func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 	s := c.translate(&q)
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
-		return RawResult{}, dbErr(op, err)
+		return RawResult{}, sqldb.Err(op, err)
 	}
 	defer conn.Close()
 	// Read in one snapshot, so that the total, the page and the documents
@@ -48,7 +49,7 @@ func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 	}
 	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
-		return RawResult{}, dbErr(op, err)
+		return RawResult{}, sqldb.Err(op, err)
 	}
 	defer tx.Rollback()
 
@@ -89,7 +90,7 @@ func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 		total, exact, err = c.count(ctx, tx, s)
 	}
 	if err != nil {
-		return RawResult{}, dbErr(op, err)
+		return RawResult{}, sqldb.Err(op, err)
 	}
 	more := len(ids) > q.Limit
 	ids = ids[:min(len(ids), q.Limit)]
@@ -105,10 +106,10 @@ func (c *Catalog) SearchRaw(ctx context.Context, q Query) (RawResult, error) {
 	}
 	items, err := c.docs(ctx, tx, ids)
 	if err != nil {
-		return RawResult{}, dbErr(op, err)
+		return RawResult{}, sqldb.Err(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return RawResult{}, dbErr(op, err)
+		return RawResult{}, sqldb.Err(op, err)
 	}
 	return RawResult{
 		Items:      items,

@@ -52,7 +52,7 @@ func (r *Registry) get(ctx context.Context, id string) (Entry, error) {
 		return Entry{}, errs.E(errs.NotExist, errs.Msg("storage element %q is not registered", id))
 	}
 	if err != nil {
-		return Entry{}, dbError(err)
+		return Entry{}, sqldb.Err("", err)
 	}
 	return e, nil
 }
@@ -65,7 +65,7 @@ func (r *Registry) byURL(ctx context.Context, url string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", dbError(err)
+		return "", sqldb.Err("", err)
 	}
 	return id, nil
 }
@@ -74,19 +74,19 @@ func (r *Registry) byURL(ctx context.Context, url string) (string, error) {
 func (r *Registry) query(ctx context.Context, q string, args ...any) ([]Entry, error) {
 	rows, err := r.db.QueryContext(ctx, r.db.Rebind(q), args...)
 	if err != nil {
-		return nil, dbError(err)
+		return nil, sqldb.Err("", err)
 	}
 	defer rows.Close()
 	out := []Entry{}
 	for rows.Next() {
 		e, err := scanEntry(rows)
 		if err != nil {
-			return nil, dbError(err)
+			return nil, sqldb.Err("", err)
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError(err)
+		return nil, sqldb.Err("", err)
 	}
 	return out, nil
 }
@@ -107,7 +107,7 @@ func (r *Registry) insert(ctx context.Context, e Entry) error {
 		return errs.E(errs.Exist, errs.Msg("storage element %q or URL %s is already registered", e.ElementID, e.URL))
 	}
 	if err != nil {
-		return dbError(err)
+		return sqldb.Err("", err)
 	}
 	return nil
 }
@@ -151,11 +151,11 @@ func (r *Registry) saveFailure(ctx context.Context, id, reason string) error {
 func (r *Registry) deleteEmpty(ctx context.Context, id string) (bool, error) {
 	res, err := r.db.ExecContext(ctx, r.db.Rebind(`DELETE FROM se_registry WHERE element_id = ? AND file_count = 0`), id)
 	if err != nil {
-		return false, dbError(err)
+		return false, sqldb.Err("", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, dbError(err)
+		return false, sqldb.Err("", err)
 	}
 	return n > 0, nil
 }
@@ -164,11 +164,11 @@ func (r *Registry) deleteEmpty(ctx context.Context, id string) (bool, error) {
 // entry was deleted meanwhile.
 func affected(res sql.Result, err error, id string) error {
 	if err != nil {
-		return dbError(err)
+		return sqldb.Err("", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return dbError(err)
+		return sqldb.Err("", err)
 	}
 	if n == 0 {
 		return errs.E(errs.NotExist, errs.Msg("storage element %q is not registered", id))
@@ -192,11 +192,4 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// dbError classifies an unexpected database error. The database is a
-// dependency that may be down, so its failures are Unavailable: the caller
-// may retry.
-func dbError(err error) error {
-	return errs.E(errs.Unavailable, err)
 }
