@@ -230,12 +230,12 @@ func (s *Service) handleCreateServiceAccount(w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Service) handleListServiceAccounts(w http.ResponseWriter, r *http.Request) {
-	role, status, q, limit, offset, err := listParams(r)
+	q, limit, offset, err := api.ListQuery(r, "role", "status", "q")
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	list, err := s.ListAccounts(r.Context(), AccountFilter{Role: artstore.Role(role), Status: AccountStatus(status), Query: q, Limit: limit, Offset: offset})
+	list, err := s.ListAccounts(r.Context(), AccountFilter{Role: artstore.Role(q.Get("role")), Status: AccountStatus(q.Get("status")), Query: q.Get("q"), Limit: limit, Offset: offset})
 	api.Reply(w, r, http.StatusOK, list, err)
 }
 

@@ -139,12 +139,12 @@ func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request) {
-	role, status, q, limit, offset, err := listParams(r)
+	q, limit, offset, err := api.ListQuery(r, "role", "status", "q")
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	list, err := s.ListUsers(r.Context(), UserFilter{Role: artstore.Role(role), Status: status, Query: q, Limit: limit, Offset: offset})
+	list, err := s.ListUsers(r.Context(), UserFilter{Role: artstore.Role(q.Get("role")), Status: q.Get("status"), Query: q.Get("q"), Limit: limit, Offset: offset})
 	api.Reply(w, r, http.StatusOK, list, err)
 }
 

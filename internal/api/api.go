@@ -217,10 +217,10 @@ func ListQuery(r *http.Request, names ...string) (q url.Values, limit, offset in
 	}
 	for k, v := range q {
 		if k != "limit" && k != "offset" && !slices.Contains(names, k) {
-			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("unknown query parameter %q", k))
+			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("unknown query parameter %q", errs.Brief(k)))
 		}
 		if len(v) > 1 {
-			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("query parameter %q given more than once", k))
+			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("query parameter %q given more than once", errs.Brief(k)))
 		}
 	}
 	limit, offset, err = ParsePage(r)

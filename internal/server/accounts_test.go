@@ -98,8 +98,16 @@ func testServiceAccountLifecycle(t *testing.T, db func(*config.Config)) {
 	if list.Total != 1 || list.Items[0].ID != a.ID || list.Items[0].ClientSecret != "" {
 		t.Fatalf("list: %+v", list)
 	}
-	if r := do("GET", "/api/v1/service-accounts?status=frozen", nil); r.StatusCode != 400 {
-		t.Fatalf("bad status filter: %d", r.StatusCode)
+	for _, query := range []string{"status=frozen", "colour=red", "role=user&role=admin", "q=%zz"} {
+		if r := do("GET", "/api/v1/service-accounts?"+query, nil); r.StatusCode != 400 {
+			t.Fatalf("list with %s: %d", query, r.StatusCode)
+		}
+	}
+	// An id no account can have is the caller's error, not the database's.
+	for _, id := range []string{"%00", "%FF"} {
+		if r := do("GET", "/api/v1/service-accounts/"+id, nil); r.StatusCode < 400 || r.StatusCode >= 500 {
+			t.Fatalf("account %s: %d", id, r.StatusCode)
+		}
 	}
 	if code, _ := tokenStatus(t, c, a.ClientID, a.ClientSecret); code != 200 {
 		t.Fatalf("token: %d", code)

@@ -104,6 +104,11 @@ func testAdminUsers(t *testing.T, db func(*config.Config)) {
 	if list.Total != 1 {
 		t.Fatalf("list: %+v", list)
 	}
+	for _, query := range []string{"colour=red", "q=a&q=b"} {
+		if r := c.Do("GET", "/api/v1/admin-users?"+query, annS.AccessToken, "", nil, nil); r.StatusCode != 400 {
+			t.Fatalf("list users with %s: %d", query, r.StatusCode)
+		}
+	}
 	if r := c.Do("POST", "/api/v1/admin-users", annS.AccessToken, "application/json", jsonBody(map[string]string{"username": "bob"}), nil); r.StatusCode != 403 {
 		t.Fatalf("create by an admin: %d", r.StatusCode)
 	}
