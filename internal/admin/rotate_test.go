@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -68,9 +69,10 @@ func TestLoginSignsWithRotatedKey(t *testing.T) {
 	})
 }
 
-// TestPurgeTokens checks that the purge deletes spent and expired refresh
-// tokens and revocations of expired access tokens, and keeps the rest: a
-// live session still refreshes and a revoked token stays revoked.
+// TestPurgeTokens checks that a spent refresh token's row goes at once,
+// that the purge deletes expired refresh tokens and revocations of expired
+// access tokens, and that it keeps the rest: a live session still
+// refreshes, a spent token does not, and a revoked token stays revoked.
 func TestPurgeTokens(t *testing.T) {
 	ctx := context.Background()
 	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
@@ -107,11 +109,14 @@ func TestPurgeTokens(t *testing.T) {
 			}
 			return n
 		}
-		// Now: the spent refresh token goes; the live ones (the live
+		// The spent refresh token is gone already; the live ones (the live
 		// session's, the refreshed session's, the logged-out session's)
 		// and the revocation stay.
-		if n, err := s.PurgeTokens(ctx); n != 1 || err != nil {
-			t.Fatalf("purge now: %d rows, %v; want 1", n, err)
+		if _, err := s.Refresh(ctx, spent.RefreshToken); !errs.Is(errs.Unauthenticated, err) {
+			t.Fatalf("a spent refresh token refreshed again: %v", err)
+		}
+		if n, err := s.PurgeTokens(ctx); n != 0 || err != nil {
+			t.Fatalf("purge now: %d rows, %v; want none", n, err)
 		}
 		if r, v := count("refresh_tokens"), count("revoked_tokens"); r != 3 || v != 1 {
 			t.Fatalf("after the purge: %d refresh tokens and %d revocations, want 3 and 1", r, v)
@@ -125,8 +130,8 @@ func TestPurgeTokens(t *testing.T) {
 		// Past the access token's lifetime the revocation goes; past the
 		// refresh tokens' lifetime, every one.
 		s.now = func() time.Time { return time.Now().Add(s.cfg.TokenTTL + retireLeeway + time.Minute) }
-		if n, err := s.PurgeTokens(ctx); n != 2 || err != nil {
-			t.Fatalf("purge after the access token lifetime: %d rows, %v; want 2 (the revocation and the spent refresh token)", n, err)
+		if n, err := s.PurgeTokens(ctx); n != 1 || err != nil {
+			t.Fatalf("purge after the access token lifetime: %d rows, %v; want 1 (the revocation)", n, err)
 		}
 		s.now = func() time.Time { return time.Now().Add(RefreshTokenTTL + time.Minute) }
 		if n, err := s.PurgeTokens(ctx); n != 3 || err != nil {

@@ -112,19 +112,20 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) 
 	const op = "admin.Refresh"
 	bad := errs.E(op, errs.Unauthenticated, errs.Msg("invalid or expired refresh token"))
 	var userID string
-	var expires, revoked dbTime
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT user_id, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = ?`), hashToken(refresh)).
-		Scan(&userID, &expires, &revoked)
+	var expires dbTime
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT user_id, expires_at FROM refresh_tokens WHERE token_hash = ?`), hashToken(refresh)).
+		Scan(&userID, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, bad
 	}
 	if err != nil {
 		return Session{}, sqldb.Err(op, err)
 	}
-	if !revoked.IsZero() || !s.clock().Before(expires.Time) {
+	if !s.clock().Before(expires.Time) {
 		return Session{}, bad
 	}
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL`), s.timeArg(s.clock()), hashToken(refresh))
+	// Spending the token deletes it; of two refreshes at once, one does.
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM refresh_tokens WHERE token_hash = ?`), hashToken(refresh))
 	if err != nil {
 		return Session{}, sqldb.Err(op, err)
 	}
@@ -144,8 +145,8 @@ func (s *Service) Logout(ctx context.Context, p artstore.Principal, refresh stri
 	const op = "admin.Logout"
 	now := s.clock()
 	if refresh != "" {
-		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND user_id = ? AND revoked_at IS NULL`),
-			s.timeArg(now), hashToken(refresh), p.Subject); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM refresh_tokens WHERE token_hash = ? AND user_id = ?`),
+			hashToken(refresh), p.Subject); err != nil {
 			return sqldb.Err(op, err)
 		}
 	}
@@ -160,14 +161,15 @@ func (s *Service) Logout(ctx context.Context, p artstore.Principal, refresh stri
 }
 
 // PurgeTokens deletes the rows of tokens that can no longer be used:
-// refresh tokens that expired or were spent, and revocations of access
-// tokens that have since expired. It returns how many rows it deleted.
+// refresh tokens that expired (a spent one is deleted when it is spent)
+// and revocations of access tokens that have since expired. It returns how
+// many rows it deleted.
 func (s *Service) PurgeTokens(ctx context.Context) (int64, error) {
 	const op = "admin.PurgeTokens"
 	now := s.timeArg(s.clock())
 	var purged int64
 	for _, stmt := range []string{
-		`DELETE FROM refresh_tokens WHERE expires_at <= ? OR revoked_at IS NOT NULL`,
+		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
 		`DELETE FROM revoked_tokens WHERE expires_at <= ?`,
 	} {
 		res, err := s.db.ExecContext(ctx, s.db.Rebind(stmt), now)
