@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/artstore/artstore/internal/testcluster"
 )
 
 var binary string
@@ -120,16 +122,9 @@ func (p *proc) stop() {
 
 func (p *proc) token() string {
 	p.t.Helper()
-	var creds struct{ ClientID, ClientSecret string }
-	b, err := os.ReadFile(filepath.Join(p.data, "bootstrap-credentials.json"))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	var raw map[string]string
-	json.Unmarshal(b, &raw)
-	creds.ClientID, creds.ClientSecret = raw["client_id"], raw["client_secret"]
+	id, secret := testcluster.Credentials(p.t, p.data)
 	resp, err := http.PostForm(p.url+"/api/v1/auth/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {creds.ClientID}, "client_secret": {creds.ClientSecret}})
+		"client_id": {id}, "client_secret": {secret}})
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ type fileMeta struct {
 // call sends a request and decodes a JSON answer into out.
 func (p *proc) call(method, path, token, contentType string, body io.Reader, out any) int {
 	p.t.Helper()
-	r := testcluster.Do(p.t, p.url+path, method, token, contentType, body, nil)
+	r := testcluster.Do(p.t, method, p.url+path, token, contentType, body, nil)
 	if out != nil {
 		json.Unmarshal(r.Body, out)
 	}

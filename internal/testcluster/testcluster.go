@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/artstore/artstore/internal/admin"
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/server"
 )
@@ -97,11 +98,8 @@ func Start(t testing.TB, opts ...func(*config.Config)) *Cluster {
 // account that a server wrote into its data directory.
 func Credentials(t testing.TB, dataDir string) (clientID, secret string) {
 	t.Helper()
-	var creds struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
-	b, err := os.ReadFile(filepath.Join(dataDir, "bootstrap-credentials.json"))
+	var creds admin.BootstrapCredentials
+	b, err := os.ReadFile(filepath.Join(dataDir, admin.BootstrapFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,12 +164,12 @@ func (r *Response) JSON(t testing.TB, v any) {
 // Do sends a request and reads the whole answer.
 func (c *Cluster) Do(method, path, token, contentType string, body io.Reader, hdr http.Header) *Response {
 	c.t.Helper()
-	return Do(c.t, c.URL+path, method, token, contentType, body, hdr)
+	return Do(c.t, method, c.URL+path, token, contentType, body, hdr)
 }
 
 // Do sends a request to url with a bearer token (when not empty) and
 // reads the whole answer.
-func Do(t testing.TB, url, method, token, contentType string, body io.Reader, hdr http.Header) *Response {
+func Do(t testing.TB, method, url, token, contentType string, body io.Reader, hdr http.Header) *Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
