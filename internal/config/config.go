@@ -82,11 +82,13 @@ type Auth struct {
 	AuditKey string `json:"audit_key"`
 }
 
-// Bus configures the event bus. Without a Redis URL it is in-process.
+// Bus configures the event bus. Without a Redis URL there is none: every
+// catalog long-polls the elements' journals.
 type Bus struct {
 	RedisURL string `json:"redis_url"` // e.g. redis://127.0.0.1:6379/0
 	// Consumer names this process's consumer group on the bus; every
-	// process with a catalog needs its own. Default: the host name.
+	// process with a catalog needs its own. Default: the host name and
+	// the listen address, HOST/LISTEN.
 	Consumer string `json:"consumer"`
 }
 
