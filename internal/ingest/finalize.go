@@ -85,7 +85,7 @@ func (f *finalizer) get(ctx context.Context, fileID string) (*job, error) {
 // begin records a new finalize; it fails with Conflict when one exists.
 func (f *finalizer) begin(ctx context.Context, j *job) error {
 	_, err := f.db.ExecContext(ctx, f.db.Rebind(`INSERT INTO ingest_finalize (file_id, source_element, target_element, state, checksum, created_at, remove_after) VALUES (?, ?, ?, ?, ?, ?, 0)`),
-		j.FileID, j.Source, j.Target, stateCopying, j.Checksum, time.Now().UnixNano())
+		j.FileID, j.Source, j.Target, stateCopying, j.Checksum, j.Begun.UnixNano())
 	if err != nil {
 		if cur, gerr := f.get(ctx, j.FileID); gerr == nil && cur != nil {
 			return errs.E(errs.Conflict, errs.Code("FINALIZE_IN_PROGRESS"), errs.Msg("file %s is being finalized", j.FileID))
@@ -95,14 +95,17 @@ func (f *finalizer) begin(ctx context.Context, j *job) error {
 	return nil
 }
 
-func (f *finalizer) set(ctx context.Context, fileID, state string, removeAfter time.Time) error {
-	var ra int64
-	if !removeAfter.IsZero() {
-		ra = removeAfter.UnixNano()
-	}
-	_, err := f.db.ExecContext(ctx, f.db.Rebind(`UPDATE ingest_finalize SET state = ?, remove_after = ? WHERE file_id = ?`), state, ra, fileID)
+// copied records that the permanent copy of a finalize that is copying is
+// in place. It fails with Conflict when the finalize is no longer copying:
+// a sweep settled it meanwhile and may have removed the copy.
+func (f *finalizer) copied(ctx context.Context, fileID string, removeAfter time.Time) error {
+	res, err := f.db.ExecContext(ctx, f.db.Rebind(`UPDATE ingest_finalize SET state = ?, remove_after = ? WHERE file_id = ? AND state = ?`),
+		stateCopied, removeAfter.UnixNano(), fileID, stateCopying)
 	if err != nil {
 		return errs.E(errs.Unavailable, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errs.E(errs.Conflict, errs.Code("FINALIZE_SETTLED"), errs.Msg("the finalize of %s was settled by another process meanwhile", fileID))
 	}
 	return nil
 }
@@ -176,7 +179,7 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 		return nil, errs.E(op, errs.Unavailable, errs.Code("NO_STORAGE_AVAILABLE"), errs.Msg("no rw storage element can take the file now"))
 	}
 	target := cands[0]
-	j := &job{FileID: sf.FileID, Source: sf.StorageElementID, Target: target.ID, Checksum: sf.Checksum}
+	j := &job{FileID: sf.FileID, Source: sf.StorageElementID, Target: target.ID, Checksum: sf.Checksum, Begun: s.now()}
 	if err := s.fin.begin(ctx, j); err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -231,13 +234,15 @@ func (s *Service) copyFile(ctx context.Context, sf *artstore.File, src, dst arts
 	return f, nil
 }
 
-// complete points the registry at the permanent copy and schedules the
-// removal of the temporary one.
+// complete schedules the removal of the temporary copy and points the
+// registry at the permanent one. The finalize's state changes first, so
+// that a finalize a sweep settled meanwhile never reaches the registry;
+// the element's journal brings the registry the permanent copy anyway.
 func (s *Service) complete(ctx context.Context, j *job, f *artstore.File) (*artstore.File, error) {
-	if err := s.registry.Put(ctx, f); err != nil {
+	if err := s.fin.copied(ctx, j.FileID, s.now().Add(s.fin.margin)); err != nil {
 		return nil, err
 	}
-	if err := s.fin.set(ctx, j.FileID, stateCopied, time.Now().Add(s.fin.margin)); err != nil {
+	if err := s.registry.Put(ctx, f); err != nil {
 		return nil, err
 	}
 	s.log.Info("finalized", "file_id", f.FileID, "from", j.Source, "to", j.Target)
@@ -312,11 +317,14 @@ func (s *Service) settle(ctx context.Context, should func(*job) bool) error {
 		switch {
 		case err == nil && f.Checksum == j.Checksum && f.RetentionPolicy == artstore.Permanent:
 			if _, err := s.complete(ctx, j, f); err != nil {
-				return err
+				s.log.Warn("resuming an interrupted finalize; the next sweep retries", "file_id", j.FileID, "err", err)
+				continue
 			}
+			s.endFinalizing(j.FileID, true)
 			s.log.Info("resumed an interrupted finalize", "file_id", j.FileID)
 		case err == nil || errs.Is(errs.NotExist, err):
 			if s.rollback(ctx, j) == nil {
+				s.endFinalizing(j.FileID, true)
 				s.log.Info("rolled back an interrupted finalize", "file_id", j.FileID)
 			}
 		default:
@@ -335,9 +343,6 @@ func (s *Service) Sweep(ctx context.Context) ([]string, error) {
 	err := s.settle(ctx, func(j *job) bool {
 		s.finMu.Lock()
 		running, mine := s.finalizing[j.FileID]
-		if mine && !running {
-			delete(s.finalizing, j.FileID)
-		}
 		s.finMu.Unlock()
 		if mine {
 			return !running
@@ -347,7 +352,7 @@ func (s *Service) Sweep(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := s.fin.list(ctx, stateCopied, time.Now())
+	jobs, err := s.fin.list(ctx, stateCopied, s.now())
 	if err != nil {
 		return nil, err
 	}

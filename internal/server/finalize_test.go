@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,6 +179,44 @@ func TestFinalizeInterrupted(t *testing.T) {
 				t.Fatalf("finalize after the collection: %+v", f)
 			}
 		})
+	}
+}
+
+// TestFinalizeSettledMeanwhile checks that a finalize whose job another
+// process settled while it copied (its copy removed, its row dropped, as a
+// sweep does for a finalize older than an hour) fails with 409 instead of
+// pointing the registry at the removed copy.
+func TestFinalizeSettledMeanwhile(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	tok, admin := c.Account("app", "user"), c.AdminToken()
+	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c.Server.Ingest().SetFinalizeHook(func(step string) error {
+		if step != "copied" {
+			return nil
+		}
+		if r := c.Do("DELETE", "/elements/rw-01/api/v1/gc/"+temp.FileID, admin, "", nil, nil); r.StatusCode >= 300 {
+			t.Errorf("purging the copy: %d %s", r.StatusCode, r.Body)
+		}
+		db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(context.Background(), `DELETE FROM ingest_finalize WHERE file_id = ?`, temp.FileID); err != nil {
+			t.Error(err)
+		}
+		return nil
+	})
+	if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode != 409 {
+		t.Fatalf("finalize settled meanwhile: %d %s", r.StatusCode, r.Body)
+	}
+	// The registry does not name the removed copy; the temporary one stays.
+	if r := c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil); r.StatusCode == 200 && strings.Contains(string(r.Body), `"rw-01"`) {
+		t.Fatalf("registry points at the removed copy: %s", r.Body)
+	}
+	if r := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("temporary copy after a finalize settled meanwhile: %d", r.StatusCode)
 	}
 }
 
