@@ -56,7 +56,7 @@ func (b *Backend) PutWithOptions(ctx context.Context, key string, r io.Reader, s
 		// the reader is too long without storing all of the excess.
 		src = io.LimitReader(src, size+1)
 	}
-	written, err = pipelinedCopy(t.f, src)
+	written, err = copyTo(t.f, src, size)
 	if err != nil {
 		return 0, errs.E(op, putKind(err), err)
 	}
