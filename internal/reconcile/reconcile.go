@@ -80,6 +80,10 @@ func (r *Reconciler) Run(ctx context.Context) Report {
 	return rep
 }
 
+// listPage is how many files reconciliation asks an element for at once;
+// tests lower it.
+var listPage = 1000
+
 func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 	er := ElementReport{ElementID: id, Added: []string{}, Updated: []string{}, Removed: []string{}}
 	el, err := r.fleet.Get(id)
@@ -100,9 +104,8 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 	// may be missed; one is only "missing" after the element confirms it
 	// below.
 	seen := map[string]bool{}
-	const limit = 1000
 	for after := ""; ; {
-		page, err := el.List(ctx, artstore.Page{Limit: limit, After: after})
+		page, err := el.List(ctx, artstore.Page{Limit: listPage, After: after})
 		if err != nil {
 			er.Error = err.Error()
 			return er
@@ -125,8 +128,14 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 				}
 			}
 		}
-		if !page.HasMore || page.Next == "" {
+		if !page.HasMore {
 			break
+		}
+		if page.Next == "" || page.Next == after {
+			// An element that does not page by cursor would have the
+			// rest of its files taken for missing below.
+			er.Error = "the element's file list does not move on to a next page"
+			return er
 		}
 		after = page.Next
 	}
