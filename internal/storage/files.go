@@ -31,6 +31,9 @@ func (e *Element) Stat(ctx context.Context, fileID string) (*artstore.File, erro
 // List returns a page of files, newest first.
 func (e *Element) List(ctx context.Context, p artstore.Page) (artstore.FileList, error) {
 	const op = "storage.List"
+	if p.Limit < 1 || p.Offset < 0 {
+		return artstore.FileList{}, errs.E(op, errs.Invalid, errs.Msg("limit %d and offset %d: the limit must be positive and the offset not negative", p.Limit, p.Offset))
+	}
 	var after *listPos
 	if p.After != "" {
 		pos, err := parseListPos(p.After)

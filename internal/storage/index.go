@@ -72,15 +72,14 @@ func decodeMeta(s string) (*artstore.File, error) {
 	return &f, nil
 }
 
-// list returns a page of files, newest first.
-// list returns limit files in the order of a list, from offset or, with
-// after set, from the file after that position.
+// list returns limit files in the order of a list, newest first, from
+// offset or, with after set, from the file after that position (offset is
+// then 0).
 func (x *index) list(ctx context.Context, limit, offset int, after *listPos) ([]artstore.File, error) {
 	where, args := "element_id = ?", []any{x.id}
 	if after != nil {
 		where += " AND (uploaded_at < ? OR uploaded_at = ? AND file_id > ?)"
 		args = append(args, after.uploadedAt, after.uploadedAt, after.fileID)
-		offset = 0
 	}
 	rows, err := x.db.QueryContext(ctx, x.q(`SELECT meta FROM se_files WHERE `+where+` ORDER BY uploaded_at DESC, file_id LIMIT ? OFFSET ?`), append(args, limit, offset)...)
 	if err != nil {

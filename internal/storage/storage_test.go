@@ -587,6 +587,11 @@ func TestListPages(t *testing.T) {
 		if l, err := e.el.List(ctx, artstore.Page{Limit: 2, Offset: 6}); err != nil || len(l.Items) != 1 || l.HasMore {
 			t.Fatalf("offset 6 of 7: %+v %v", l, err)
 		}
+		for _, p := range []artstore.Page{{Limit: 0}, {Limit: -1}, {Limit: 2, Offset: -1}} {
+			if _, err := e.el.List(ctx, p); !errs.Is(errs.Invalid, err) {
+				t.Errorf("List(%+v): %v, want invalid", p, err)
+			}
+		}
 		for _, bad := range []string{"x", "12", "12.", "abc.f1", "12.../etc"} {
 			if _, err := e.el.List(ctx, artstore.Page{Limit: 2, After: bad}); !errs.Is(errs.Invalid, err) {
 				t.Errorf("after %q: %v, want invalid", bad, err)
