@@ -190,30 +190,32 @@ type Candidate struct {
 // lowest priority first, then by id. Elements that do not answer are left
 // out.
 func (f *Fleet) Candidates(ctx context.Context, mode artstore.Mode, size int64) []Candidate {
-	// The elements are asked together, so that the first ask costs the
-	// slowest element's answer, not the sum of all.
 	ids := f.IDs()
-	found := make([]*Candidate, len(ids))
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Go(func() {
-			info, err := f.Info(ctx, id)
-			if err != nil || info.Mode != mode || !info.Mode.CanCreate() {
-				return
+	// Elements never asked are all asked at once, so that the first choice
+	// waits for the slowest answer, not the sum of all; later choices use
+	// the answers already there.
+	f.mu.RLock()
+	for _, id := range ids {
+		if m := f.members[id]; m != nil {
+			m.mu.Lock()
+			if m.at.IsZero() {
+				m.ask()
 			}
-			if c := info.Capacity; c.Total > 0 && (c.Available <= 0 || (size >= 0 && c.Available < size)) {
-				return
-			}
-			el, _ := f.Get(id)
-			found[i] = &Candidate{ID: id, Element: el, Info: info}
-		})
-	}
-	wg.Wait()
-	var out []Candidate
-	for _, c := range found {
-		if c != nil {
-			out = append(out, *c)
+			m.mu.Unlock()
 		}
+	}
+	f.mu.RUnlock()
+	var out []Candidate
+	for _, id := range ids {
+		info, err := f.Info(ctx, id)
+		if err != nil || info.Mode != mode || !info.Mode.CanCreate() {
+			continue
+		}
+		if c := info.Capacity; c.Total > 0 && (c.Available <= 0 || (size >= 0 && c.Available < size)) {
+			continue
+		}
+		el, _ := f.Get(id)
+		out = append(out, Candidate{ID: id, Element: el, Info: info})
 	}
 	slices.SortStableFunc(out, func(a, b Candidate) int {
 		if a.Info.Priority != b.Info.Priority {

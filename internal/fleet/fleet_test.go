@@ -26,6 +26,7 @@ type element struct {
 	mode      artstore.Mode
 	available int64
 	hang      chan struct{} // while set, asks wait for it to close
+	onAsk     func()        // when set, called as each ask arrives
 }
 
 func (e *element) set(mode artstore.Mode, available int64) {
@@ -50,9 +51,12 @@ func (e *element) start(t *testing.T) artstore.Element {
 		}
 		e.asked.Add(1)
 		e.mu.Lock()
-		hang := e.hang
+		hang, onAsk := e.hang, e.onAsk
 		info := artstore.ElementInfo{ElementID: e.id, Mode: e.mode, Capacity: artstore.Capacity{Total: 1 << 30, Available: e.available}}
 		e.mu.Unlock()
+		if onAsk != nil {
+			onAsk()
+		}
 		if hang != nil {
 			select {
 			case <-hang:
@@ -150,4 +154,21 @@ func TestInvalidate(t *testing.T) {
 		got := ids(fl.Candidates(ctx, artstore.ModeRW, 100))
 		return len(got) == 2 && got[0] == "a"
 	})
+}
+
+// TestFirstAskTogether checks that the first choice asks every element at
+// once: element a answers only once b has been asked, which asking one
+// after the other would never do within the ask's time limit.
+func TestFirstAskTogether(t *testing.T) {
+	a, b := &element{id: "a", mode: artstore.ModeRW, available: 1 << 20}, &element{id: "b", mode: artstore.ModeRW, available: 1 << 20}
+	bAsked := make(chan struct{})
+	var once sync.Once
+	b.onAsk = func() { once.Do(func() { close(bAsked) }) }
+	a.hangUntil(bAsked)
+	fl := fleet.New(time.Hour)
+	fl.Add("a", a.start(t))
+	fl.Add("b", b.start(t))
+	if got := ids(fl.Candidates(context.Background(), artstore.ModeRW, 100)); len(got) != 2 {
+		t.Fatalf("candidates %v, want a and b", got)
+	}
 }
