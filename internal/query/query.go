@@ -66,7 +66,10 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 // catalog says where it is and gives the headers, from fields that never
 // change for a file id; the element is only asked for the content, before
 // any header is sent, so that a file deleted since is a 404 and never a
-// broken stream.
+// broken stream. A request the headers answer alone (304 for a matching
+// If-None-Match, 416 for a range outside the file) does not reach the
+// element: until the catalog learns of a delete, a few milliseconds, it
+// answers such a request for the deleted file as it did before.
 func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request) {
 	const op = "query.download"
 	ctx := r.Context()
