@@ -115,7 +115,7 @@ func (e *Element) openContent(ctx context.Context, f *artstore.File, off, n int6
 		return e.backend.Get(ctx, key, off, n)
 	}
 	get := func(ctx context.Context, off, n int64) (io.ReadCloser, error) { return e.backend.Get(ctx, key, off, n) }
-	ix, err := zseek.ReadIndex(ctx, get, f.StoredSize)
+	ix, err := zseek.ReadIndex(ctx, get, f.StoredSize, f.Size)
 	if err != nil {
 		return nil, err
 	}

@@ -116,15 +116,17 @@ type Index struct {
 // Size is the uncompressed size.
 func (ix *Index) Size() int64 { return ix.size }
 
-// indexTail is how many bytes ReadIndex reads from the end of an object at
-// first: a seek table of up to about 8,000 frames (8 GiB uncompressed),
-// footer included, so that one read usually finds the whole table. Tests
-// lower it.
-var indexTail int64 = 64 << 10
+// TableSize is the size of the seek table that Writer ends an object of
+// size uncompressed bytes with: one entry per frame, and the footer.
+func TableSize(size int64) int64 {
+	return 8 + entrySize*((max(size, 0)+FrameSize-1)/FrameSize) + footerSize
+}
 
 // ReadIndex reads the seek table at the end of an object of storedSize
-// bytes.
-func ReadIndex(ctx context.Context, get RangeReader, storedSize int64) (*Index, error) {
+// bytes. size, the uncompressed size the caller expects, tells how large
+// the table is, so that one read fetches exactly it; when the footer tells
+// otherwise, the table it describes is read next.
+func ReadIndex(ctx context.Context, get RangeReader, storedSize, size int64) (*Index, error) {
 	const op = "zseek.ReadIndex"
 	bad := func(what string) error {
 		return errs.E(op, errs.Internal, errs.Msg("not a seekable zstd object: %s", what))
@@ -132,7 +134,8 @@ func ReadIndex(ctx context.Context, get RangeReader, storedSize int64) (*Index, 
 	if storedSize < footerSize+8 {
 		return nil, bad("too short")
 	}
-	tail, err := readAll(ctx, get, storedSize-min(storedSize, indexTail), min(storedSize, indexTail))
+	first := min(storedSize, TableSize(size))
+	tail, err := readAll(ctx, get, storedSize-first, first)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
