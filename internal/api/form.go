@@ -28,6 +28,16 @@ type Upload struct {
 	Content     io.Reader
 }
 
+// Describe sets nf's file name to the part's and its content type to the
+// part's, unless the part's is empty: then a content_type field, if any,
+// stands.
+func (u *Upload) Describe(nf *artstore.NewFile) {
+	nf.Filename = u.Filename
+	if u.ContentType != "" {
+		nf.ContentType = u.ContentType
+	}
+}
+
 // ReadUpload streams a multipart/form-data upload: it passes each form
 // field before the file part to field, and returns the file part without
 // reading it, so that the content is never buffered. Fields must come

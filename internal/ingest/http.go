@@ -31,10 +31,7 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, errs.E(op, err))
 		return
 	}
-	req.Filename = u.Filename
-	if u.ContentType != "" { // else the content_type field, if any, stands
-		req.ContentType = u.ContentType
-	}
+	u.Describe(&req.NewFile)
 	ctx := r.Context()
 	if tok, err := api.BearerToken(r); err == nil {
 		ctx = api.WithForwardedToken(ctx, tok)

@@ -22,10 +22,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, errs.E(op, err))
 		return
 	}
-	nf.Filename = u.Filename
-	if u.ContentType != "" {
-		nf.ContentType = u.ContentType
-	}
+	u.Describe(&nf)
 	if nf.Preserve != nil {
 		if p, _ := artstore.PrincipalFrom(r.Context()); p.Role != artstore.RoleAdmin {
 			api.WriteError(w, r, errs.E(op, errs.Permission, errs.Msg("only role admin may preserve another element's uploader, time and version")))
