@@ -233,6 +233,8 @@ func TestDataFlowBadInput(t *testing.T) {
 		{"preserve through ingest", ingestUpload(t, c, tok, "a.txt", "a", [2]string{"preserve", `{"version":9}`}), 400},
 		{"bad name", ingestUpload(t, c, tok, "../etc/passwd", "a"), 400},
 		{"missing file", ingestUpload(t, c, tok, "", ""), 400},
+		{"multipart without a boundary", c.Do("POST", "/api/v1/files/upload", tok, "multipart/form-data", strings.NewReader("x"), nil), 400},
+		{"not multipart", c.Do("POST", "/api/v1/files/upload", tok, "application/octet-stream", strings.NewReader("x"), nil), 400},
 		{"reader uploads", ingestUpload(t, c, c.Account("r", "readonly"), "a.txt", "a"), 403},
 		{"no token", ingestUpload(t, c, "", "a.txt", "a"), 401},
 		{"invalid sort", c.Do("POST", "/api/v1/search", tok, "application/json", jsonBody(`{"sort_by":"colour"}`), nil), 400},

@@ -220,6 +220,48 @@ func TestFinalizeSettledMeanwhile(t *testing.T) {
 	}
 }
 
+// TestFinalizeOtherProcess checks the collector's patience with finalizes
+// another process began: one an hour old is settled (here, with no copy on
+// the target, forgotten), a younger one is left alone, since its copy may
+// still be running there.
+func TestFinalizeOtherProcess(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	tok, admin := c.Account("app", "user"), c.AdminToken()
+	old := mustFile(t, ingestUpload(t, c, tok, "old.txt", "old"), 201)
+	young := mustFile(t, ingestUpload(t, c, tok, "young.txt", "young"), 201)
+	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, j := range []struct {
+		f   artstore.File
+		age time.Duration
+	}{{old, 61 * time.Minute}, {young, 10 * time.Minute}} {
+		if _, err := db.ExecContext(context.Background(), `INSERT INTO ingest_finalize (file_id, source_element, target_element, state, checksum, created_at, remove_after)
+			VALUES (?, 'edit-01', 'rw-01', 'copying', ?, ?, 0)`, j.f.FileID, j.f.Checksum, time.Now().Add(-j.age).UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("gc run: %d %s", r.StatusCode, r.Body)
+	}
+	left := map[string]bool{}
+	rows, err := db.QueryContext(context.Background(), `SELECT file_id FROM ingest_finalize`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		left[id] = true
+	}
+	rows.Close()
+	if left[old.FileID] || !left[young.FileID] || len(left) != 1 {
+		t.Fatalf("finalizes left after the collection: %v; want only %s (the young one)", left, young.FileID)
+	}
+}
+
 // stopFinalizeAt starts a cluster without background collection, uploads
 // a temporary file and finalizes it with a failure after the given
 // durable step, as a crash there would leave it. It returns the cluster,
