@@ -224,9 +224,13 @@ type Page struct {
 	// used. Unlike an offset it neither skips nor repeats files when files
 	// come and go between pages, and costs the same however deep.
 	After string
+	// ByID lists the files in file id order instead of newest first; Next
+	// is then the last file id of the page. Reconciliation walks an
+	// element this way, side by side with a catalog in the same order.
+	ByID bool
 }
 
-// FileList is a page of files, newest first.
+// FileList is a page of files, newest first or in file id order.
 type FileList struct {
 	Items   []File `json:"items"`
 	Total   int64  `json:"total"`

@@ -28,7 +28,8 @@ type Catalog interface {
 	Remove(ctx context.Context, elementID, fileID string, version int64) error
 }
 
-// ElementReport is what reconciling one element found and did.
+// ElementReport is what reconciling one element found and did. The lists
+// name the first MaxListed files of each kind; the counts are complete.
 type ElementReport struct {
 	ElementID    string   `json:"element_id"`
 	ElementFiles int      `json:"element_files"`
@@ -36,7 +37,21 @@ type ElementReport struct {
 	Added        []string `json:"added"`   // files the catalog lacked
 	Updated      []string `json:"updated"` // files the catalog held in an older version
 	Removed      []string `json:"removed"` // files the element no longer holds
+	AddedCount   int      `json:"added_count"`
+	UpdatedCount int      `json:"updated_count"`
+	RemovedCount int      `json:"removed_count"`
 	Error        string   `json:"error,omitempty"`
+}
+
+// MaxListed is how many files of each kind a report names.
+const MaxListed = 100
+
+// note records that fileID was repaired in one of the report's ways.
+func note(list *[]string, count *int, fileID string) {
+	if *count < MaxListed {
+		*list = append(*list, fileID)
+	}
+	*count++
 }
 
 // Report is what one reconciliation found and did.
@@ -70,7 +85,7 @@ func (r *Reconciler) Run(ctx context.Context) Report {
 	rep := Report{StartedAt: time.Now().UTC(), Elements: []ElementReport{}}
 	for _, id := range r.fleet.IDs() {
 		er := r.element(ctx, id)
-		rep.Repaired += len(er.Added) + len(er.Updated) + len(er.Removed)
+		rep.Repaired += er.AddedCount + er.UpdatedCount + er.RemovedCount
 		rep.Elements = append(rep.Elements, er)
 	}
 	rep.Duration = time.Since(rep.StartedAt).Seconds()
@@ -84,6 +99,9 @@ func (r *Reconciler) Run(ctx context.Context) Report {
 // tests lower it.
 var listPage = 1000
 
+// element reconciles one element. It walks the catalog's files on the
+// element and the element's own list side by side, both in file id order,
+// so that it holds a page of each at a time however many files there are.
 func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 	er := ElementReport{ElementID: id, Added: []string{}, Updated: []string{}, Removed: []string{}}
 	el, err := r.fleet.Get(id)
@@ -91,70 +109,98 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 		er.Error = err.Error()
 		return er
 	}
-	known := map[string]int64{}
-	if err := r.cat.Files(ctx, id, func(fileID string, version int64) error {
-		known[fileID] = version
-		return nil
-	}); err != nil {
-		er.Error = err.Error()
-		return er
-	}
-	er.CatalogFiles = len(known)
-	// Page through the element's index. Files that come and go meanwhile
-	// may be missed; one is only "missing" after the element confirms it
-	// below.
-	seen := map[string]bool{}
-	for after := ""; ; {
-		page, err := el.List(ctx, artstore.Page{Limit: listPage, After: after})
-		if err != nil {
-			er.Error = err.Error()
-			return er
-		}
-		for i := range page.Items {
-			f := &page.Items[i]
-			if seen[f.FileID] {
-				continue
+	l := &lister{el: el}
+	// added repairs every file the element lists before fileID ("" for
+	// all that are left): the catalog lacks them.
+	added := func(fileID string) error {
+		for {
+			f, err := l.peek(ctx)
+			if err != nil || f == nil || fileID != "" && f.FileID >= fileID {
+				return err
 			}
-			seen[f.FileID] = true
-			v, ok := known[f.FileID]
-			switch {
-			case !ok:
-				if r.put(ctx, f, &er) {
-					er.Added = append(er.Added, f.FileID)
-				}
-			case v < f.Version:
-				if r.put(ctx, f, &er) {
-					er.Updated = append(er.Updated, f.FileID)
-				}
+			if r.put(ctx, f, &er) {
+				note(&er.Added, &er.AddedCount, f.FileID)
 			}
+			l.pop()
 		}
-		if !page.HasMore {
-			break
-		}
-		if page.Next == "" || page.Next == after {
-			// An element that does not page by cursor would have the
-			// rest of its files taken for missing below.
-			er.Error = "the element's file list does not move on to a next page"
-			return er
-		}
-		after = page.Next
 	}
-	er.ElementFiles = len(seen)
-	for fileID, v := range known {
-		if seen[fileID] {
-			continue
+	err = r.cat.Files(ctx, id, func(fileID string, v int64) error {
+		er.CatalogFiles++
+		if err := added(fileID); err != nil {
+			return err
 		}
+		if f, _ := l.peek(ctx); f != nil && f.FileID == fileID {
+			if v < f.Version && r.put(ctx, f, &er) {
+				note(&er.Updated, &er.UpdatedCount, fileID)
+			}
+			l.pop()
+			return nil
+		}
+		// The element did not list the file. Files that come and go
+		// while it is listed may be missed; one is only missing once the
+		// element confirms it.
 		if _, err := el.Stat(ctx, fileID); !errs.Is(errs.NotExist, err) {
-			continue // still there (or unknown): leave it
+			return nil // still there (or unknown): leave it
 		}
 		if err := r.cat.Remove(ctx, id, fileID, v+1); err != nil {
 			er.Error = err.Error()
-			continue
+			return nil
 		}
-		er.Removed = append(er.Removed, fileID)
+		note(&er.Removed, &er.RemovedCount, fileID)
+		return nil
+	})
+	if err == nil {
+		err = added("")
 	}
+	if err != nil {
+		er.Error = err.Error()
+	}
+	er.ElementFiles = l.listed
 	return er
 }
+
+// lister reads an element's files in file id order, a page at a time.
+type lister struct {
+	el     artstore.Element
+	page   []artstore.File
+	after  string // the cursor of the next page; "" before the first
+	last   string // the id of the last file read
+	done   bool
+	listed int
+}
+
+// peek returns the next file, nil after the last.
+func (l *lister) peek(ctx context.Context) (*artstore.File, error) {
+	for len(l.page) == 0 && !l.done {
+		page, err := l.el.List(ctx, artstore.Page{Limit: listPage, After: l.after, ByID: true})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range page.Items {
+			if f.FileID <= l.last {
+				// An element that ignores the order or the cursor would
+				// have files it holds taken for missing.
+				return nil, errs.E(errs.Internal, errs.Msg("the element's file list is not in file id order: %s follows %s", f.FileID, l.last))
+			}
+			l.last = f.FileID
+		}
+		l.page, l.listed = page.Items, l.listed+len(page.Items)
+		switch {
+		case !page.HasMore:
+			l.done = true
+		case page.Next == "" || page.Next == l.after:
+			return nil, errs.E(errs.Internal, errs.Msg("the element's file list does not move on to a next page"))
+		}
+		l.after = page.Next
+	}
+	if len(l.page) == 0 {
+		return nil, nil
+	}
+	return &l.page[0], nil
+}
+
+// pop moves past the file peek returned.
+func (l *lister) pop() { l.page = l.page[1:] }
 
 // put applies the element's state of f and tells whether that repaired
 // anything: the version rules ignore a copy the catalog knows a newer

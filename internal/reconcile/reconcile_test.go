@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,5 +80,77 @@ func TestPagesByCursor(t *testing.T) {
 	rep = New(cat, fl, nil).Run(context.Background())
 	if er := rep.Elements[0]; er.Error == "" || len(er.Removed) != 0 {
 		t.Fatalf("an element that ignores the cursor: %+v", er)
+	}
+}
+
+// TestDrift checks that walking the catalog and the element side by side,
+// a page at a time, finds every kind of drift wherever it falls in file id
+// order, and that a second run then finds nothing.
+func TestDrift(t *testing.T) {
+	defer func(n int) { listPage = n }(listPage)
+	listPage = 2
+	ctx := context.Background()
+	el, cat := setup(t, 7)
+	l, err := el.List(ctx, artstore.Page{Limit: 10, ByID: true})
+	if err != nil || len(l.Items) != 7 {
+		t.Fatalf("List: %d files, %v", len(l.Items), err)
+	}
+	files := l.Items
+	// The catalog lacks the first and fifth files, holds the third in its
+	// version before an update, and places on the element two files it
+	// does not hold, one before every file id and one after.
+	var want ElementReport
+	for i := range files {
+		f := files[i]
+		switch i {
+		case 0, 4:
+			want.Added = append(want.Added, f.FileID)
+			continue
+		case 2:
+			want.Updated = append(want.Updated, f.FileID)
+		}
+		if _, err := cat.PutChanged(ctx, &f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := el.Update(ctx, files[2].FileID, artstore.FilePatch{Description: new("changed")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff"} {
+		f := files[1]
+		f.FileID = id
+		if _, err := cat.PutChanged(ctx, &f); err != nil {
+			t.Fatal(err)
+		}
+		want.Removed = append(want.Removed, id)
+	}
+
+	fl := fleet.New(0)
+	fl.Add("rw-01", el)
+	rec := New(cat, fl, nil)
+	rep := rec.Run(ctx)
+	er := rep.Elements[0]
+	if er.Error != "" || er.ElementFiles != 7 || er.CatalogFiles != 7 || rep.Repaired != 5 ||
+		!slices.Equal(er.Added, want.Added) || !slices.Equal(er.Updated, want.Updated) || !slices.Equal(er.Removed, want.Removed) ||
+		er.AddedCount != 2 || er.UpdatedCount != 1 || er.RemovedCount != 2 {
+		t.Fatalf("report %+v, want added %v, updated %v, removed %v", er, want.Added, want.Updated, want.Removed)
+	}
+	if f, err := cat.Get(ctx, files[2].FileID); err != nil || f.Description != "changed" {
+		t.Fatalf("the updated file: %+v, %v", f, err)
+	}
+	if rep := rec.Run(ctx); rep.Repaired != 0 || rep.Elements[0].CatalogFiles != 7 || rep.Elements[0].Error != "" {
+		t.Fatalf("second run: %+v", rep)
+	}
+}
+
+// TestReportNamesFirst checks that a report names at most MaxListed files
+// of a kind and counts them all.
+func TestReportNamesFirst(t *testing.T) {
+	el, cat := setup(t, MaxListed+3)
+	fl := fleet.New(0)
+	fl.Add("rw-01", el)
+	er := New(cat, fl, nil).Run(context.Background()).Elements[0]
+	if er.AddedCount != MaxListed+3 || len(er.Added) != MaxListed || er.ElementFiles != MaxListed+3 || er.Error != "" {
+		t.Fatalf("report: %d added, %d named, %d listed, error %q", er.AddedCount, len(er.Added), er.ElementFiles, er.Error)
 	}
 }

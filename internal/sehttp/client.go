@@ -90,6 +90,9 @@ func (c *Client) List(ctx context.Context, p artstore.Page) (artstore.FileList, 
 	if p.After != "" {
 		q.Set("after", p.After)
 	}
+	if p.ByID {
+		q.Set("order", "file_id")
+	}
 	err := c.Call(ctx, "sehttp.List", "GET", "/api/v1/files?"+q.Encode(), nil, &l)
 	return l, err
 }

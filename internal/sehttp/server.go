@@ -94,7 +94,16 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
-	l, err := h.el.List(r.Context(), artstore.Page{Limit: limit, Offset: offset, After: r.URL.Query().Get("after")})
+	p := artstore.Page{Limit: limit, Offset: offset, After: r.URL.Query().Get("after")}
+	switch order := r.URL.Query().Get("order"); order {
+	case "", "newest":
+	case "file_id":
+		p.ByID = true
+	default:
+		api.WriteError(w, r, errs.E(errs.Invalid, errs.Msg("order %q is neither newest nor file_id", errs.Brief(order))))
+		return
+	}
+	l, err := h.el.List(r.Context(), p)
 	api.Reply(w, r, http.StatusOK, l, err)
 }
 

@@ -28,7 +28,8 @@ func (e *Element) Stat(ctx context.Context, fileID string) (*artstore.File, erro
 	return f, nil
 }
 
-// List returns a page of files, newest first.
+// List returns a page of files, newest first, or in file id order with
+// p.ByID.
 func (e *Element) List(ctx context.Context, p artstore.Page) (artstore.FileList, error) {
 	const op = "storage.List"
 	if p.Limit < 1 || p.Offset < 0 {
@@ -36,14 +37,14 @@ func (e *Element) List(ctx context.Context, p artstore.Page) (artstore.FileList,
 	}
 	var after *listPos
 	if p.After != "" {
-		pos, err := parseListPos(p.After)
+		pos, err := parseListPos(p.After, p.ByID)
 		if err != nil {
 			return artstore.FileList{}, errs.E(op, err)
 		}
 		after, p.Offset = &pos, 0
 	}
 	// One file more than the page tells whether another page follows.
-	items, err := e.x.list(ctx, p.Limit+1, p.Offset, after)
+	items, err := e.x.list(ctx, p.Limit+1, p.Offset, after, p.ByID)
 	if err != nil {
 		return artstore.FileList{}, errs.E(op, err)
 	}
@@ -54,23 +55,36 @@ func (e *Element) List(ctx context.Context, p artstore.Page) (artstore.FileList,
 	if len(items) > p.Limit {
 		l.Items, l.HasMore = items[:p.Limit], true
 		last := l.Items[len(l.Items)-1]
-		l.Next = listPos{uploadedAt: last.UploadedAt.UnixNano(), fileID: last.FileID}.String()
+		l.Next = listPos{uploadedAt: last.UploadedAt.UnixNano(), fileID: last.FileID}.String(p.ByID)
 	}
 	return l, nil
 }
 
 // listPos is a position in the order of a list: after the file uploaded at
-// uploadedAt (Unix nanoseconds) with the id fileID.
+// uploadedAt (Unix nanoseconds) with the id fileID. In file id order only
+// the id counts.
 type listPos struct {
 	uploadedAt int64
 	fileID     string
 }
 
-// String returns p as a Page.After.
-func (p listPos) String() string { return strconv.FormatInt(p.uploadedAt, 10) + "." + p.fileID }
+// String returns p as a Page.After of a list newest first, or in file id
+// order with byID.
+func (p listPos) String(byID bool) string {
+	if byID {
+		return p.fileID
+	}
+	return strconv.FormatInt(p.uploadedAt, 10) + "." + p.fileID
+}
 
-func parseListPos(s string) (listPos, error) {
-	bad := errs.E(errs.Invalid, errs.Msg("after is not the next of a list page"))
+func parseListPos(s string, byID bool) (listPos, error) {
+	bad := errs.E(errs.Invalid, errs.Msg("after is not the next of a list page in this order"))
+	if byID {
+		if checkID(s) != nil {
+			return listPos{}, bad
+		}
+		return listPos{fileID: s}, nil
+	}
 	at, id, ok := strings.Cut(s, ".")
 	if !ok {
 		return listPos{}, bad

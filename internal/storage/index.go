@@ -72,16 +72,25 @@ func decodeMeta(s string) (*artstore.File, error) {
 	return &f, nil
 }
 
-// list returns limit files in the order of a list, newest first, from
-// offset or, with after set, from the file after that position (offset is
-// then 0).
-func (x *index) list(ctx context.Context, limit, offset int, after *listPos) ([]artstore.File, error) {
-	where, args := "element_id = ?", []any{x.id}
-	if after != nil {
+// list returns limit files in the order of a list, newest first or with
+// byID in file id order, from offset or, with after set, from the file
+// after that position (offset is then 0).
+func (x *index) list(ctx context.Context, limit, offset int, after *listPos, byID bool) ([]artstore.File, error) {
+	where, args, order := "element_id = ?", []any{x.id}, "uploaded_at DESC, file_id"
+	switch {
+	case byID:
+		// File ids are canonical UUIDs, which every collation orders as
+		// bytes, as catalogs do.
+		order = "file_id"
+		if after != nil {
+			where += " AND file_id > ?"
+			args = append(args, after.fileID)
+		}
+	case after != nil:
 		where += " AND (uploaded_at < ? OR uploaded_at = ? AND file_id > ?)"
 		args = append(args, after.uploadedAt, after.uploadedAt, after.fileID)
 	}
-	rows, err := x.db.QueryContext(ctx, x.q(`SELECT meta FROM se_files WHERE `+where+` ORDER BY uploaded_at DESC, file_id LIMIT ? OFFSET ?`), append(args, limit, offset)...)
+	rows, err := x.db.QueryContext(ctx, x.q(`SELECT meta FROM se_files WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`), append(args, limit, offset)...)
 	if err != nil {
 		return nil, errs.E("storage.list", errs.Unavailable, err)
 	}
