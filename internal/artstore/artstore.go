@@ -213,6 +213,11 @@ type FilePatch struct {
 	Description *string         `json:"description,omitempty"`
 	Tags        *[]string       `json:"tags,omitempty"`
 	Metadata    *map[string]any `json:"metadata,omitempty"`
+	// MinVersion, when set, is the least version the update gives the
+	// file; only role admin may set it on an element, and clients never.
+	// Rolling back a finalize whose copy a catalog has seen uses it, so
+	// that the temporary copy outranks the copy's deletion.
+	MinVersion int64 `json:"min_version,omitempty"`
 }
 
 // Page is the pagination of a list request.

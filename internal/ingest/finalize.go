@@ -259,9 +259,46 @@ func (s *Service) rollback(ctx context.Context, j *job) error {
 			return err
 		}
 	}
+	if err := s.raise(ctx, j); err != nil {
+		s.log.Warn("raising a failed finalize's temporary copy; the next sweep retries", "file_id", j.FileID, "err", err)
+		return err
+	}
 	if err := s.fin.drop(ctx, j.FileID); err != nil {
 		s.log.Warn("forgetting a failed finalize; the next sweep retries", "file_id", j.FileID, "err", err)
 		return err
+	}
+	return nil
+}
+
+// raise gives the temporary copy of a rolled-back finalize a version above
+// the removal of the permanent copy, changing nothing else. A copy that the
+// target committed was journaled one version above the temporary one, and
+// its removal one above that; without this, every catalog would take the
+// file for deleted while its temporary copy lives on. Whether the copy was
+// committed cannot always be known (a crash may have come between its
+// removal and this), so a rollback always raises.
+func (s *Service) raise(ctx context.Context, j *job) error {
+	src, err := s.fleet.Get(j.Source)
+	if err != nil {
+		return nil // an element no longer served: nothing to raise
+	}
+	f, err := src.Stat(ctx, j.FileID)
+	if errs.Is(errs.NotExist, err) {
+		return nil // expired or deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	// The copy had at most f's version plus one, its removal plus two.
+	f, err = src.Update(ctx, j.FileID, artstore.FilePatch{MinVersion: f.Version + 3})
+	if errs.Is(errs.NotExist, err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.registry.Put(ctx, f); err != nil {
+		s.log.Warn("recording a raised temporary copy in the registry; the journal will bring it", "file_id", f.FileID, "err", err)
 	}
 	return nil
 }

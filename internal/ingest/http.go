@@ -84,6 +84,12 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
+	if p.MinVersion != 0 {
+		// Versions are the elements' to give; the field is for rolling
+		// back a finalize.
+		api.WriteError(w, r, errs.E("ingest.Update", errs.Invalid, errs.Msg("min_version is not a field of a file's metadata")))
+		return
+	}
 	f, err := s.Update(r.Context(), chi.URLParam(r, "file_id"), p)
 	api.Reply(w, r, http.StatusOK, f, err)
 }

@@ -118,6 +118,12 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
+	if p.MinVersion != 0 {
+		if who, _ := artstore.PrincipalFrom(r.Context()); who.Role != artstore.RoleAdmin {
+			api.WriteError(w, r, errs.E("sehttp.update", errs.Permission, errs.Msg("only role admin may set min_version")))
+			return
+		}
+	}
 	f, err := h.el.Update(r.Context(), chi.URLParam(r, "file_id"), p)
 	api.Reply(w, r, http.StatusOK, f, err)
 }

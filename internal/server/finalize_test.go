@@ -13,6 +13,7 @@ import (
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/testcluster"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 func noMargin(cfg *config.Config) {
@@ -217,6 +218,60 @@ func TestFinalizeSettledMeanwhile(t *testing.T) {
 	}
 	if r := c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 200 {
 		t.Fatalf("temporary copy after a finalize settled meanwhile: %d", r.StatusCode)
+	}
+}
+
+// TestFinalizeRollbackKeepsFile rolls back a finalize whose copy the
+// target committed and every catalog saw: removing the copy journals a
+// delete above the temporary copy's version, yet the file must stay
+// found, temporary, on its edit element, and downloadable.
+func TestFinalizeRollbackKeepsFile(t *testing.T) {
+	c, tok, admin, temp := stopFinalizeAt(t, "copied")
+	onRW := func() bool {
+		r := c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil)
+		return r.StatusCode == 200 && strings.Contains(string(r.Body), `"rw-01"`)
+	}
+	testenv.Eventually(t, 10*time.Second, "the journal to bring the copy", onRW)
+	// The copy no longer matches what the finalize expects, so the
+	// collection rolls it back rather than completing it.
+	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(context.Background(), `UPDATE ingest_finalize SET checksum = ? WHERE file_id = ?`, strings.Repeat("0", 64), temp.FileID); err != nil {
+		t.Fatal(err)
+	}
+	c.Server.Ingest().SetFinalizeHook(nil)
+	if r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("gc run: %d %s", r.StatusCode, r.Body)
+	}
+	if r := c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("the copy after the rollback: %d", r.StatusCode)
+	}
+	testenv.Eventually(t, 10*time.Second, "the file back on its edit element", func() bool {
+		r := c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil)
+		return r.StatusCode == 200 && strings.Contains(string(r.Body), `"edit-01"`)
+	})
+	got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil), 200)
+	if got.RetentionPolicy != artstore.Temporary || got.Checksum != temp.Checksum || got.OriginalFilename != temp.OriginalFilename {
+		t.Fatalf("the file after the rollback: %+v", got)
+	}
+	if res := search(t, c, tok, map[string]any{"filename": "doc"}); res.Total != 1 || res.Items[0].StorageElementID != "edit-01" {
+		t.Fatalf("search after the rollback: %+v", res)
+	}
+	r := c.Do("GET", "/api/v1/files/"+temp.FileID+"/download", tok, "", nil, nil)
+	if r.StatusCode != 200 || string(r.Body) != "finalize me" {
+		t.Fatalf("download after the rollback: %d %q", r.StatusCode, r.Body)
+	}
+	// Clients cannot set a version.
+	r = c.Do("PATCH", "/api/v1/files/"+temp.FileID, tok, "application/json", strings.NewReader(`{"min_version": 99}`), nil)
+	if r.StatusCode != 400 {
+		t.Fatalf("a client's min_version: %d %s", r.StatusCode, r.Body)
+	}
+	r = c.Do("PATCH", "/elements/edit-01/api/v1/files/"+temp.FileID, tok, "application/json", strings.NewReader(`{"min_version": 99}`), nil)
+	if r.StatusCode != 403 {
+		t.Fatalf("a user's min_version on the element: %d %s", r.StatusCode, r.Body)
 	}
 }
 

@@ -140,7 +140,7 @@ func (e *Element) openContent(ctx context.Context, f *artstore.File, off, n int6
 }
 
 // Update changes a file's description, tags or metadata and bumps its
-// version. The sidecar is rewritten first; the index and journal follow.
+// version, to at least p.MinVersion. The sidecar is rewritten first; the index and journal follow.
 func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatch) (*artstore.File, error) {
 	const op = "storage.Update"
 	e.rebuild.RLock()
@@ -175,7 +175,10 @@ func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatc
 	if err := checkMeta(f.Description, f.Tags, f.Metadata); err != nil {
 		return nil, errs.E(op, err)
 	}
-	f.Version++
+	if p.MinVersion < 0 {
+		return nil, errs.E(op, errs.Invalid, errs.Msg("min_version %d is negative", p.MinVersion))
+	}
+	f.Version = max(f.Version+1, p.MinVersion)
 	f.UpdatedAt = time.Now().UTC()
 	key := f.Key()
 	if err := e.c.do(ctx, func(t *txn) error {

@@ -173,6 +173,17 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || l.Total != 1 || len(l.Items) != 1 || l.Items[0].Version != 2 {
 			t.Fatalf("list: %+v %v", l, err)
 		}
+		// A least version raises the file's and changes nothing else; one
+		// below the next version is no more than a plain update.
+		if u, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: 5}); err != nil || u.Version != 5 || u.Description != "quarterly" {
+			t.Fatalf("update to at least version 5: %+v %v", u, err)
+		}
+		if u, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: 2}); err != nil || u.Version != 6 {
+			t.Fatalf("update to at least version 2: %+v %v", u, err)
+		}
+		if _, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: -1}); !errs.Is(errs.Invalid, err) {
+			t.Fatalf("a negative least version: %v", err)
+		}
 		if err := e.el.Delete(context.Background(), f.FileID); err != nil {
 			t.Fatal(err)
 		}
@@ -180,12 +191,13 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("stat after delete: %v", err)
 		}
 		j := e.journal()
-		want := []artstore.ChangeType{artstore.FileCreated, artstore.FileUpdated, artstore.FileDeleted}
-		if len(j) != 3 {
+		want := []artstore.ChangeType{artstore.FileCreated, artstore.FileUpdated, artstore.FileUpdated, artstore.FileUpdated, artstore.FileDeleted}
+		versions := []int64{1, 2, 5, 6, 7}
+		if len(j) != len(want) {
 			t.Fatalf("journal has %d entries", len(j))
 		}
 		for i, c := range j {
-			if c.Seq != int64(i+1) || c.Type != want[i] || c.Version != int64(i+1) || c.File == nil {
+			if c.Seq != int64(i+1) || c.Type != want[i] || c.Version != versions[i] || c.File == nil {
 				t.Fatalf("entry %d: %+v", i, c)
 			}
 		}
