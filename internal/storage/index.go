@@ -64,6 +64,16 @@ func (x *index) get(ctx context.Context, fileID string) (*artstore.File, error) 
 	return decodeMeta(meta)
 }
 
+// holds tells whether a file is stored under key.
+func (x *index) holds(ctx context.Context, key string) (bool, error) {
+	var one int
+	err := x.db.QueryRowContext(ctx, x.q(`SELECT 1 FROM se_files WHERE element_id = ? AND blob_key = ? LIMIT 1`), x.id, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func decodeMeta(s string) (*artstore.File, error) {
 	var f artstore.File
 	if err := json.Unmarshal([]byte(s), &f); err != nil {

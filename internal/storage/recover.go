@@ -241,12 +241,9 @@ func (e *Element) rebuildLocked(ctx context.Context) (artstore.RebuildReport, er
 func (e *Element) Verify(ctx context.Context) (artstore.VerifyReport, error) {
 	const op = "storage.Verify"
 	rep := artstore.VerifyReport{Missing: []string{}, Corrupt: []string{}, Orphaned: []string{}}
-	known := map[string]bool{}
 	buf := make([]byte, 1<<20)
 	err := e.x.each(ctx, func(f *artstore.File) error {
 		key := f.Key()
-		known[key] = true
-		known[naming.SidecarKey(key)] = true
 		rep.Checked++
 		if _, err := e.backend.Stat(ctx, naming.SidecarKey(key)); errs.Is(errs.NotExist, err) {
 			rep.Missing = append(rep.Missing, f.FileID+": sidecar "+naming.SidecarKey(key))
@@ -284,8 +281,17 @@ func (e *Element) Verify(ctx context.Context) (artstore.VerifyReport, error) {
 	if err != nil {
 		return rep, errs.E(op, err)
 	}
+	// Each object is looked up in the index rather than in a set of the
+	// indexed keys, so that memory stays flat however many files there are.
 	err = e.backend.List(ctx, "", func(bi blob.Info) error {
-		if !known[bi.Key] && !strings.HasPrefix(bi.Key, path.Dir(stateKey)+"/") {
+		if strings.HasPrefix(bi.Key, path.Dir(stateKey)+"/") {
+			return nil
+		}
+		indexed, err := e.x.holds(ctx, naming.ContentKey(bi.Key))
+		if err != nil {
+			return err
+		}
+		if !indexed {
 			rep.Orphaned = append(rep.Orphaned, bi.Key)
 		}
 		return nil

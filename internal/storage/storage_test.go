@@ -513,10 +513,14 @@ func TestRebuildAndVerify(t *testing.T) {
 		ctx := context.Background()
 		e.backend.Put(ctx, files[1].Key(), strings.NewReader("XX"), 2)         // corrupt
 		e.backend.Delete(ctx, files[2].Key())                                  // missing
-		e.backend.Put(ctx, "2020/01/01/00/stray.bin", bytes.NewReader(nil), 0) // orphan
+		e.backend.Put(ctx, "2020/01/01/00/stray.bin", bytes.NewReader(nil), 0) // orphans
+		e.backend.Put(ctx, "2020/01/01/00/stray.bin.attr.json", bytes.NewReader(nil), 0)
+		e.backend.Put(ctx, files[3].Key()+"x.attr.json", bytes.NewReader(nil), 0)
 		vr, err = e.el.Verify(ctx)
-		if err != nil || len(vr.Corrupt) != 1 || len(vr.Missing) != 1 || len(vr.Orphaned) != 1 {
-			t.Fatalf("verify damaged: %+v %v", vr, err)
+		slices.Sort(vr.Orphaned)
+		want := []string{"2020/01/01/00/stray.bin", "2020/01/01/00/stray.bin.attr.json", files[3].Key() + "x.attr.json"}
+		if err != nil || len(vr.Corrupt) != 1 || len(vr.Missing) != 1 || !slices.Equal(vr.Orphaned, want) {
+			t.Fatalf("verify damaged: %+v %v, want orphans %v", vr, err, want)
 		}
 	})
 }
