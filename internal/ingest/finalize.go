@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/artstore/artstore/internal/api"
@@ -26,6 +27,10 @@ const DefaultMargin = 24 * time.Hour
 const (
 	stateCopying = "copying" // the permanent copy is being written
 	stateCopied  = "copied"  // the registry points at the permanent copy
+	// A rollback claims the finalize before it removes the copy, so that
+	// no other process completes it meanwhile, nor it one another process
+	// completed.
+	stateRollingBack = "rolling_back"
 	// Once the temporary copy is gone, the finalize's row is deleted.
 )
 
@@ -110,6 +115,21 @@ func (f *finalizer) copied(ctx context.Context, fileID string, removeAfter time.
 	return nil
 }
 
+// claim records that a rollback of a finalize that is copying (or whose
+// rollback was interrupted) begins. It fails with Conflict when the
+// finalize was completed or settled meanwhile.
+func (f *finalizer) claim(ctx context.Context, fileID string) error {
+	res, err := f.db.ExecContext(ctx, f.db.Rebind(`UPDATE ingest_finalize SET state = ? WHERE file_id = ? AND state IN (?, ?)`),
+		stateRollingBack, fileID, stateCopying, stateRollingBack)
+	if err != nil {
+		return errs.E(errs.Unavailable, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errs.E(errs.Conflict, errs.Code("FINALIZE_SETTLED"), errs.Msg("the finalize of %s was settled by another process meanwhile", fileID))
+	}
+	return nil
+}
+
 func (f *finalizer) drop(ctx context.Context, fileID string) error {
 	_, err := f.db.ExecContext(ctx, f.db.Rebind(`DELETE FROM ingest_finalize WHERE file_id = ?`), fileID)
 	if err != nil {
@@ -118,9 +138,14 @@ func (f *finalizer) drop(ctx context.Context, fileID string) error {
 	return nil
 }
 
-func (f *finalizer) list(ctx context.Context, state string, before time.Time) ([]job, error) {
-	q := `SELECT ` + jobColumns + ` FROM ingest_finalize WHERE state = ?`
-	args := []any{state}
+// list returns the finalizes in one of states, with before set only
+// those whose temporary copy may be removed by then.
+func (f *finalizer) list(ctx context.Context, states []string, before time.Time) ([]job, error) {
+	q := `SELECT ` + jobColumns + ` FROM ingest_finalize WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `)`
+	args := make([]any, len(states))
+	for i, st := range states {
+		args[i] = st
+	}
 	if !before.IsZero() {
 		q += ` AND remove_after <= ?`
 		args = append(args, before.UnixNano())
@@ -163,7 +188,7 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 	}
 	if j, err := s.fin.get(ctx, fileID); err != nil {
 		return nil, errs.E(op, err)
-	} else if j != nil && j.State == stateCopying {
+	} else if j != nil && j.State != stateCopied {
 		return nil, errs.E(op, errs.Conflict, errs.Code("FINALIZE_IN_PROGRESS"), errs.Msg("file %s is being finalized", fileID))
 	}
 	if cur.RetentionPolicy == artstore.Permanent {
@@ -249,17 +274,34 @@ func (s *Service) complete(ctx context.Context, j *job, f *artstore.File) (*arts
 	return f, nil
 }
 
-// rollback removes whatever reached the target and forgets the finalize.
-// On failure the finalize stays unsettled, for the next sweep.
+// rollback removes whatever reached the target and forgets the finalize,
+// unless another process completed or settled it meanwhile. On failure the
+// finalize stays unsettled, for the next sweep.
 func (s *Service) rollback(ctx context.Context, j *job) error {
 	ctx = context.WithoutCancel(ctx)
+	if err := s.fin.claim(ctx, j.FileID); err != nil {
+		if errs.CodeOf(err) == "FINALIZE_SETTLED" {
+			return nil // not this rollback's to do
+		}
+		s.log.Warn("rolling back a failed finalize; the next sweep retries", "file_id", j.FileID, "err", err)
+		return err
+	}
+	var floor int64 // the least version that outranks the copy's removal
 	if el, err := s.fleet.Get(j.Target); err == nil {
+		cp, err := el.Stat(ctx, j.FileID)
+		switch {
+		case err == nil:
+			floor = cp.Version + 2
+		case !errs.Is(errs.NotExist, err):
+			s.log.Warn("checking a failed finalize's copy; the next sweep retries", "file_id", j.FileID, "err", err)
+			return err
+		}
 		if err := el.Purge(ctx, j.FileID); err != nil {
 			s.log.Warn("removing a failed finalize's copy; the next sweep retries", "file_id", j.FileID, "err", err)
 			return err
 		}
 	}
-	if err := s.raise(ctx, j); err != nil {
+	if err := s.raise(ctx, j, floor); err != nil {
 		s.log.Warn("raising a failed finalize's temporary copy; the next sweep retries", "file_id", j.FileID, "err", err)
 		return err
 	}
@@ -271,13 +313,14 @@ func (s *Service) rollback(ctx context.Context, j *job) error {
 }
 
 // raise gives the temporary copy of a rolled-back finalize a version above
-// the removal of the permanent copy, changing nothing else. A copy that the
-// target committed was journaled one version above the temporary one, and
-// its removal one above that; without this, every catalog would take the
-// file for deleted while its temporary copy lives on. Whether the copy was
-// committed cannot always be known (a crash may have come between its
-// removal and this), so a rollback always raises.
-func (s *Service) raise(ctx context.Context, j *job) error {
+// the removal of the permanent copy, at least floor, changing nothing but
+// its version and update time. A copy that the target committed was
+// journaled above the temporary one, and its removal above that; without
+// this, every catalog would take the file for deleted while its temporary
+// copy lives on. Whether the copy was committed, and at which version,
+// cannot always be known (a crash may have come between its removal and
+// this), so a rollback always raises.
+func (s *Service) raise(ctx context.Context, j *job, floor int64) error {
 	src, err := s.fleet.Get(j.Source)
 	if err != nil {
 		return nil // an element no longer served: nothing to raise
@@ -289,8 +332,9 @@ func (s *Service) raise(ctx context.Context, j *job) error {
 	if err != nil {
 		return err
 	}
-	// The copy had at most f's version plus one, its removal plus two.
-	f, err = src.Update(ctx, j.FileID, artstore.FilePatch{MinVersion: f.Version + 3})
+	// Unless the copy changed after it was written, it had f's version
+	// plus one at most, and its removal plus two.
+	f, err = src.Update(ctx, j.FileID, artstore.FilePatch{MinVersion: max(f.Version+3, floor)})
 	if errs.Is(errs.NotExist, err) {
 		return nil
 	}
@@ -337,13 +381,22 @@ func (s *Service) Recover(ctx context.Context) error {
 // settle resumes or rolls back the unsettled finalizes that should says
 // may be settled now.
 func (s *Service) settle(ctx context.Context, should func(*job) bool) error {
-	jobs, err := s.fin.list(ctx, stateCopying, time.Time{})
+	jobs, err := s.fin.list(ctx, []string{stateCopying, stateRollingBack}, time.Time{})
 	if err != nil {
 		return err
 	}
 	for i := range jobs {
 		j := &jobs[i]
 		if !should(j) {
+			continue
+		}
+		if j.State == stateRollingBack {
+			// An interrupted rollback may have raised the temporary copy
+			// already: it is finished, never undone.
+			if s.rollback(ctx, j) == nil {
+				s.endFinalizing(j.FileID, true)
+				s.log.Info("finished an interrupted rollback of a finalize", "file_id", j.FileID)
+			}
 			continue
 		}
 		el, err := s.fleet.Get(j.Target)
@@ -389,7 +442,7 @@ func (s *Service) Sweep(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := s.fin.list(ctx, stateCopied, s.now())
+	jobs, err := s.fin.list(ctx, []string{stateCopied}, s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -273,6 +273,48 @@ func TestFinalizeRollbackKeepsFile(t *testing.T) {
 	if r.StatusCode != 403 {
 		t.Fatalf("a user's min_version on the element: %d %s", r.StatusCode, r.Body)
 	}
+	if f := mustFile(t, c.Do("PATCH", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "application/json", strings.NewReader(`{"min_version": 99}`), nil), 200); f.Version != 99 {
+		t.Fatalf("the admin's min_version on the element: version %d", f.Version)
+	}
+	r = c.Do("PATCH", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "application/json", strings.NewReader(`{"min_version": 9223372036854775807}`), nil)
+	if r.StatusCode != 400 {
+		t.Fatalf("a min_version near overflow: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// TestRollbackLeavesSettledFinalize fails a finalize's copy after another
+// process has completed the same finalize (as one that took the copy for
+// complete would): the rollback leaves that finalize and the file alone.
+func TestRollbackLeavesSettledFinalize(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	tok := c.Account("app", "user")
+	temp := mustFile(t, ingestUpload(t, c, tok, "rot.txt", "original bytes"), 201)
+	p := filepath.Join(c.DataDir, "elements", "edit-01", "files", temp.StoragePath, temp.StorageFilename)
+	if err := os.WriteFile(p, []byte("rotten  bytes!"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c.Server.Ingest().SetFinalizeHook(func(step string) error {
+		if step == "begun" {
+			_, err := db.ExecContext(context.Background(), `UPDATE ingest_finalize SET state = 'copied' WHERE file_id = ?`, temp.FileID)
+			return err
+		}
+		return nil
+	})
+	if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode != 500 {
+		t.Fatalf("finalize of a corrupt file: %d %s", r.StatusCode, r.Body)
+	}
+	var state string
+	if err := db.QueryRowContext(context.Background(), `SELECT state FROM ingest_finalize WHERE file_id = ?`, temp.FileID).Scan(&state); err != nil || state != "copied" {
+		t.Fatalf("the other process's finalize after the rollback: %q %v", state, err)
+	}
+	if f := mustFile(t, c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, c.AdminToken(), "", nil, nil), 200); f.Version != temp.Version {
+		t.Fatalf("the temporary copy was raised to version %d", f.Version)
+	}
 }
 
 // TestFinalizeOtherProcess checks the collector's patience with finalizes
