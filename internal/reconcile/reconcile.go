@@ -129,7 +129,11 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 		if err := added(fileID); err != nil {
 			return err
 		}
-		if f, _ := l.peek(ctx); f != nil && f.FileID == fileID {
+		f, err := l.peek(ctx)
+		if err != nil {
+			return err
+		}
+		if f != nil && f.FileID == fileID {
 			if v < f.Version && r.put(ctx, f, &er) {
 				note(&er.Updated, &er.UpdatedCount, fileID)
 			}

@@ -23,11 +23,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.Describe(&nf)
-	if nf.Preserve != nil {
-		if p, _ := artstore.PrincipalFrom(r.Context()); p.Role != artstore.RoleAdmin {
-			api.WriteError(w, r, errs.E(op, errs.Permission, errs.Msg("only role admin may preserve another element's uploader, time and version")))
-			return
-		}
+	if nf.Preserve != nil && !isAdmin(r) {
+		api.WriteError(w, r, errs.E(op, errs.Permission, errs.Msg("only the admin roles may preserve another element's uploader, time and version")))
+		return
 	}
 	f, err := h.el.Upload(r.Context(), nf, u.Content)
 	if err != nil {

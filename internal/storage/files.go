@@ -139,6 +139,10 @@ func (e *Element) openContent(ctx context.Context, f *artstore.File, off, n int6
 	return ix.Open(ctx, get, off, n)
 }
 
+// maxVersion bounds the least version an update may ask for, far below
+// where the versions that follow it would overflow.
+const maxVersion = 1 << 62
+
 // Update changes a file's description, tags or metadata and bumps its
 // version, to at least p.MinVersion. The sidecar is rewritten first; the index and journal follow.
 func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatch) (*artstore.File, error) {
@@ -175,8 +179,8 @@ func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatc
 	if err := checkMeta(f.Description, f.Tags, f.Metadata); err != nil {
 		return nil, errs.E(op, err)
 	}
-	if p.MinVersion < 0 {
-		return nil, errs.E(op, errs.Invalid, errs.Msg("min_version %d is negative", p.MinVersion))
+	if p.MinVersion < 0 || p.MinVersion > maxVersion {
+		return nil, errs.E(op, errs.Invalid, errs.Msg("min_version %d is not between 0 and %d", p.MinVersion, int64(maxVersion)))
 	}
 	f.Version = max(f.Version+1, p.MinVersion)
 	f.UpdatedAt = time.Now().UTC()

@@ -181,8 +181,10 @@ func TestLifecycle(t *testing.T) {
 		if u, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: 2}); err != nil || u.Version != 6 {
 			t.Fatalf("update to at least version 2: %+v %v", u, err)
 		}
-		if _, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: -1}); !errs.Is(errs.Invalid, err) {
-			t.Fatalf("a negative least version: %v", err)
+		for _, v := range []int64{-1, 1<<62 + 1} {
+			if _, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: v}); !errs.Is(errs.Invalid, err) {
+				t.Fatalf("least version %d: %v", v, err)
+			}
 		}
 		if err := e.el.Delete(context.Background(), f.FileID); err != nil {
 			t.Fatal(err)
