@@ -223,9 +223,33 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 	if err := s.fin.step("copied"); err != nil {
 		return nil, err
 	}
-	f, err = s.complete(ctx, j, f)
+	done, err := s.complete(ctx, j, f)
 	settled = err == nil
-	return f, err
+	if errs.CodeOf(err) == "FINALIZE_SETTLED" {
+		return s.settledMeanwhile(ctx, j, f, target.Element, err)
+	}
+	return done, err
+}
+
+// settledMeanwhile answers a finalize whose copy is in place but which
+// another process settled while it copied (err): one that completed it,
+// taking the copy for complete, makes it a success; one that rolls it back
+// may have removed the target's copy before this one was committed, so the
+// copy is removed here too, lest it outlive the rollback unseen.
+func (s *Service) settledMeanwhile(ctx context.Context, j *job, f *artstore.File, target artstore.Element, err error) (*artstore.File, error) {
+	cur, gerr := s.fin.get(ctx, j.FileID)
+	switch {
+	case gerr != nil:
+	case cur != nil && cur.State == stateCopied && cur.Target == j.Target:
+		return f, nil
+	case cur != nil && cur.State == stateRollingBack:
+		if perr := target.Purge(context.WithoutCancel(ctx), j.FileID); perr != nil {
+			s.log.Warn("removing the copy of a finalize rolled back meanwhile", "file_id", j.FileID, "err", perr)
+		}
+	}
+	// A finalize already forgotten is left alone: it may as well have
+	// completed, its temporary copy removed since.
+	return nil, errs.E("ingest.Finalize", err)
 }
 
 // copyFile writes the permanent copy and checks it.

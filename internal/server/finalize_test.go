@@ -317,6 +317,56 @@ func TestRollbackLeavesSettledFinalize(t *testing.T) {
 	}
 }
 
+// TestFinalizeSettledByOther has another process settle a finalize while
+// its copy is being written, as a restart or a collection an hour later
+// may: when that process rolls it back, the copy is removed and the
+// finalize answers 409, and the collection then finishes the rollback;
+// when that process completed it, the finalize is a success.
+func TestFinalizeSettledByOther(t *testing.T) {
+	for _, state := range []string{"rolling_back", "copied"} {
+		t.Run(state, func(t *testing.T) {
+			c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+			tok, admin := c.Account("app", "user"), c.AdminToken()
+			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+			db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			c.Server.Ingest().SetFinalizeHook(func(step string) error {
+				if step != "copied" {
+					return nil
+				}
+				_, err := db.ExecContext(context.Background(), `UPDATE ingest_finalize SET state = ? WHERE file_id = ?`, state, temp.FileID)
+				return err
+			})
+			r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil)
+			onRW := c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil).StatusCode
+			if state == "copied" {
+				if f := mustFile(t, r, 200); f.StorageElementID != "rw-01" || onRW != 200 {
+					t.Fatalf("a finalize another process completed: %+v, rw %d", f, onRW)
+				}
+				return
+			}
+			if r.StatusCode != 409 || onRW != 404 {
+				t.Fatalf("a finalize rolled back meanwhile: %d %s, rw %d", r.StatusCode, r.Body, onRW)
+			}
+			c.Server.Ingest().SetFinalizeHook(nil)
+			if r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil); r.StatusCode != 200 {
+				t.Fatalf("gc run: %d %s", r.StatusCode, r.Body)
+			}
+			var n int
+			if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM ingest_finalize`).Scan(&n); err != nil || n != 0 {
+				t.Fatalf("finalizes left after the collection: %d %v", n, err)
+			}
+			testenv.Eventually(t, 10*time.Second, "the file on its edit element", func() bool {
+				r := c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil)
+				return r.StatusCode == 200 && strings.Contains(string(r.Body), `"edit-01"`)
+			})
+		})
+	}
+}
+
 // TestFinalizeOtherProcess checks the collector's patience with finalizes
 // another process began: one an hour old is settled (here, with no copy on
 // the target, forgotten), a younger one is left alone, since its copy may
