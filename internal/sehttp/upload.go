@@ -23,8 +23,16 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.Describe(&nf)
-	if nf.Preserve != nil && !isAdmin(r) {
+	// A file id names one file across every element, and catalogs take
+	// the highest version of an id wherever it lies: a caller who could
+	// choose one could shadow another's file. Only finalize, which copies
+	// a file under its own id, and administrators choose ids.
+	switch {
+	case nf.Preserve != nil && !isAdmin(r):
 		api.WriteError(w, r, errs.E(op, errs.Permission, errs.Msg("only the admin roles may preserve another element's uploader, time and version")))
+		return
+	case nf.FileID != "" && !isAdmin(r):
+		api.WriteError(w, r, errs.E(op, errs.Permission, errs.Msg("only the admin roles may choose a file id")))
 		return
 	}
 	f, err := h.el.Upload(r.Context(), nf, u.Content)

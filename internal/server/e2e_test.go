@@ -283,7 +283,11 @@ func TestBadInput(t *testing.T) {
 		{"tags not strings", form([][2]string{{"tags", "[1,2]"}}, "a.txt", "a"), 400},
 		{"metadata not object", form([][2]string{{"metadata", `["a"]`}}, "a.txt", "a"), 400},
 		{"metadata not JSON", form([][2]string{{"metadata", `{"a":`}}, "a.txt", "a"), 400},
-		{"bad file_id", form([][2]string{{"file_id", "123"}}, "a.txt", "a"), 400},
+		{"a user's file_id", form([][2]string{{"file_id", "0190d3a8-7c41-7000-8000-000000000001"}}, "a.txt", "a"), 403},
+		{"bad file_id", func() *testcluster.Response {
+			ct, body := testcluster.Form([][2]string{{"file_id", "123"}}, "a.txt", "a")
+			return c.Do("POST", ep, c.AdminToken(), ct, body, nil)
+		}(), 400},
 		{"bad policy", form([][2]string{{"retention_policy", "forever"}}, "a.txt", "a"), 400},
 		{"unknown field", form([][2]string{{"colour", "red"}}, "a.txt", "a"), 400},
 		{"huge field", form([][2]string{{"description", strings.Repeat("d", 100<<10)}}, "a.txt", "a"), 413},
