@@ -7,12 +7,14 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/artstore/artstore/internal/api"
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/fleet"
 	"github.com/artstore/artstore/internal/sqldb"
 )
 
@@ -199,9 +201,12 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
-	cands := s.fleet.Candidates(ctx, artstore.ModeRW, sf.Size)
+	// The copy goes to another element than the temporary file's, even
+	// when that is an rw element (a temporary file uploaded there
+	// directly): a copy cannot share an element with its source.
+	cands := slices.DeleteFunc(s.fleet.Candidates(ctx, artstore.ModeRW, sf.Size), func(c fleet.Candidate) bool { return c.ID == sf.StorageElementID })
 	if len(cands) == 0 {
-		return nil, errs.E(op, errs.Unavailable, errs.Code("NO_STORAGE_AVAILABLE"), errs.Msg("no rw storage element can take the file now"))
+		return nil, errs.E(op, errs.Unavailable, errs.Code("NO_STORAGE_AVAILABLE"), errs.Msg("no other rw storage element can take the file now"))
 	}
 	target := cands[0]
 	j := &job{FileID: sf.FileID, Source: sf.StorageElementID, Target: target.ID, Checksum: sf.Checksum, Begun: s.now()}
@@ -215,6 +220,9 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 		return nil, err
 	}
 	f, err := s.copyFile(ctx, sf, src, target.Element)
+	if err == nil {
+		err = s.fin.step("written")
+	}
 	if err != nil {
 		// Nothing must be left on the target; the file stays temporary.
 		settled = s.rollback(ctx, j) == nil
@@ -311,18 +319,24 @@ func (s *Service) rollback(ctx context.Context, j *job) error {
 		return err
 	}
 	var floor int64 // the least version that outranks the copy's removal
-	if el, err := s.fleet.Get(j.Target); err == nil {
+	if el, err := s.fleet.Get(j.Target); err == nil && j.Target != j.Source {
+		// Only the finalize's own copy is removed: the target commits a
+		// copy only once it has the source's SHA-256, and a file there
+		// under the same id with other content is another file.
 		cp, err := el.Stat(ctx, j.FileID)
 		switch {
-		case err == nil:
-			floor = cp.Version + 2
-		case !errs.Is(errs.NotExist, err):
+		case errs.Is(errs.NotExist, err):
+		case err != nil:
 			s.log.Warn("checking a failed finalize's copy; the next sweep retries", "file_id", j.FileID, "err", err)
 			return err
-		}
-		if err := el.Purge(ctx, j.FileID); err != nil {
-			s.log.Warn("removing a failed finalize's copy; the next sweep retries", "file_id", j.FileID, "err", err)
-			return err
+		case cp.Checksum != j.Checksum:
+			s.log.Warn("the target of a failed finalize holds another file under its id; left alone", "file_id", j.FileID, "target", j.Target)
+		default:
+			floor = cp.Version + 2
+			if err := el.Purge(ctx, j.FileID); err != nil {
+				s.log.Warn("removing a failed finalize's copy; the next sweep retries", "file_id", j.FileID, "err", err)
+				return err
+			}
 		}
 	}
 	if err := s.raise(ctx, j, floor); err != nil {

@@ -222,29 +222,21 @@ func TestFinalizeSettledMeanwhile(t *testing.T) {
 }
 
 // TestFinalizeRollbackKeepsFile rolls back a finalize whose copy the
-// target committed and every catalog saw: removing the copy journals a
-// delete above the temporary copy's version, yet the file must stay
-// found, temporary, on its edit element, and downloadable.
+// target committed, as a lost answer from the target would: removing the
+// copy journals a delete above the temporary copy's version, yet the file
+// must stay found, temporary, on its edit element, and downloadable.
 func TestFinalizeRollbackKeepsFile(t *testing.T) {
-	c, tok, admin, temp := stopFinalizeAt(t, "copied")
-	onRW := func() bool {
-		r := c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil)
-		return r.StatusCode == 200 && strings.Contains(string(r.Body), `"rw-01"`)
-	}
-	testenv.Eventually(t, 10*time.Second, "the journal to bring the copy", onRW)
-	// The copy no longer matches what the finalize expects, so the
-	// collection rolls it back rather than completing it.
-	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(context.Background(), `UPDATE ingest_finalize SET checksum = ? WHERE file_id = ?`, strings.Repeat("0", 64), temp.FileID); err != nil {
-		t.Fatal(err)
-	}
-	c.Server.Ingest().SetFinalizeHook(nil)
-	if r := c.Do("POST", "/api/v1/gc/run", admin, "", nil, nil); r.StatusCode != 200 {
-		t.Fatalf("gc run: %d %s", r.StatusCode, r.Body)
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	tok, admin := c.Account("app", "user"), c.AdminToken()
+	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c.Server.Ingest().SetFinalizeHook(func(step string) error {
+		if step == "written" {
+			return errors.New("the answer was lost")
+		}
+		return nil
+	})
+	if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode < 500 {
+		t.Fatalf("finalize whose answer was lost: %d %s", r.StatusCode, r.Body)
 	}
 	if r := c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 404 {
 		t.Fatalf("the copy after the rollback: %d", r.StatusCode)
@@ -279,6 +271,31 @@ func TestFinalizeRollbackKeepsFile(t *testing.T) {
 	r = c.Do("PATCH", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "application/json", strings.NewReader(`{"min_version": 9223372036854775807}`), nil)
 	if r.StatusCode != 400 {
 		t.Fatalf("a min_version near overflow: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// TestFinalizeOnRWElement finalizes a temporary file uploaded straight to
+// the only rw element: the copy cannot go to the element that holds it,
+// so the finalize is refused, and the file is left as it was.
+func TestFinalizeOnRWElement(t *testing.T) {
+	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	tok, admin := c.Account("app", "user"), c.AdminToken()
+	f := mustFile(t, upload(t, c, "rw-01", tok, "direct.txt", "kept"), 201)
+	if f.RetentionPolicy != artstore.Temporary {
+		t.Fatalf("a direct upload without a policy: %s", f.RetentionPolicy)
+	}
+	testenv.Eventually(t, 10*time.Second, "the journal to bring the file", func() bool {
+		return c.Do("GET", "/api/v1/files/"+f.FileID, tok, "", nil, nil).StatusCode == 200
+	})
+	if r := c.Do("POST", "/api/v1/files/"+f.FileID+"/finalize", tok, "", nil, nil); r.StatusCode != 503 || errCode(t, r) != "NO_STORAGE_AVAILABLE" {
+		t.Fatalf("finalize with no other rw element: %d %s", r.StatusCode, r.Body)
+	}
+	r := c.Do("GET", "/elements/rw-01/api/v1/files/"+f.FileID+"/download", admin, "", nil, nil)
+	if r.StatusCode != 200 || string(r.Body) != "kept" {
+		t.Fatalf("the file after the refused finalize: %d %q", r.StatusCode, r.Body)
+	}
+	if got := mustFile(t, c.Do("GET", "/api/v1/files/"+f.FileID, tok, "", nil, nil), 200); got.Version != f.Version {
+		t.Fatalf("the file after the refused finalize: %+v", got)
 	}
 }
 
