@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ var kindStatus = map[errs.Kind]int{
 	errs.Internal:        http.StatusInternalServerError,
 	errs.Other:           http.StatusInternalServerError,
 	errs.Locked:          http.StatusLocked,
+	errs.Timeout:         http.StatusRequestTimeout,
 }
 
 // kindCode is the default machine-readable code of each kind.
@@ -60,11 +62,19 @@ var kindCode = map[errs.Kind]string{
 	errs.Internal:        "INTERNAL",
 	errs.Other:           "INTERNAL",
 	errs.Locked:          "LOCKED",
+	errs.Timeout:         "REQUEST_TIMEOUT",
 }
 
 // WriteError answers a request with err in the JSON envelope. Internal
 // errors are logged and their details hidden from the caller.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away: nobody reads this answer, and the
+		// failure is not the server's.
+		slog.DebugContext(r.Context(), "client closed the request", "method", r.Method, "path", r.URL.Path)
+		WriteJSON(w, StatusClientClosed, ErrorBody{Error: ErrorDetail{Code: "CLIENT_CLOSED_REQUEST", Message: "the client closed the request"}})
+		return
+	}
 	kind := errs.KindOf(err)
 	status := kindStatus[kind]
 	code := errs.CodeOf(err)
@@ -97,6 +107,11 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// StatusClientClosed is the status recorded (in metrics and logs) for a
+// request whose client went away before the answer, as other servers do,
+// so that it does not count as a server failure.
+const StatusClientClosed = 499
+
 // MaxJSONBody is the largest JSON request body accepted.
 const MaxJSONBody = 1 << 20
 
@@ -115,13 +130,22 @@ func DecodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxJSONBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errs.Msg("trailing data")
+	if err == nil {
+		// The body must end after the value; reading on to its end also
+		// reports a body that stalls or promises more than it sends.
+		switch _, terr := dec.Token(); {
+		case terr == nil:
+			err = errs.Msg("trailing data")
+		case terr != io.EOF:
+			err = terr
+		}
 	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case err == nil:
 		return nil
+	case errs.Is(errs.Timeout, err):
+		return errs.E(op, err)
 	case errors.As(err, &tooLarge):
 		return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,6 +30,7 @@ func TestErrorRoundTrip(t *testing.T) {
 		{errs.E("op", errs.NoSpace, errs.Msg("full")), errs.NoSpace, ""},
 		{errs.E("op", errs.TooLarge, errs.Msg("big")), errs.TooLarge, ""},
 		{errs.E("op", errs.Internal, errs.Msg("bug")), errs.Internal, ""},
+		{errs.E("op", errs.Timeout, errs.Msg("slow")), errs.Timeout, ""},
 	}
 	for _, c := range cases {
 		rec := httptest.NewRecorder()
@@ -42,6 +45,25 @@ func TestErrorRoundTrip(t *testing.T) {
 		if c.kind == errs.Internal && rec.Code != http.StatusInternalServerError {
 			t.Errorf("internal error gave %d", rec.Code)
 		}
+	}
+}
+
+// TestClientClosed checks that a request failing because its client went
+// away is recorded as 499, not as a server failure, while a cancellation
+// the server made is still one.
+func TestClientClosed(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := errs.E("catalog.Search", fmt.Errorf("query: %w", context.Canceled))
+	rec := httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest("POST", "/", nil).WithContext(ctx), err)
+	if rec.Code != StatusClientClosed {
+		t.Errorf("a request its client closed: %d, want %d", rec.Code, StatusClientClosed)
+	}
+	rec = httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest("POST", "/", nil), err)
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("a cancellation while the client waits: %d, want 500", rec.Code)
 	}
 }
 

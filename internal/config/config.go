@@ -108,6 +108,9 @@ type HTTPLimits struct {
 	MaxHeaderBytes    int      `json:"max_header_bytes"`
 	ReadHeaderTimeout Duration `json:"read_header_timeout"`
 	IdleTimeout       Duration `json:"idle_timeout"`
+	// BodyIdleTimeout is how long a request body may send nothing
+	// before it is cut off (408); 0 disables it.
+	BodyIdleTimeout Duration `json:"body_idle_timeout"`
 }
 
 // Element configures one storage element.
@@ -179,6 +182,7 @@ func Default() Config {
 			MaxHeaderBytes:    64 << 10,
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout:       Duration(2 * time.Minute),
+			BodyIdleTimeout:   Duration(time.Minute),
 		},
 	}
 }

@@ -29,6 +29,7 @@ const (
 	TooLarge                    // the request or one of its parts exceeds a limit
 	Internal                    // a bug or an unexpected failure
 	Locked                      // the item is locked for a while (an account after failed logins)
+	Timeout                     // the caller was too slow to send its request
 )
 
 var kindNames = [...]string{
@@ -44,6 +45,7 @@ var kindNames = [...]string{
 	TooLarge:        "too_large",
 	Internal:        "internal",
 	Locked:          "locked",
+	Timeout:         "timeout",
 }
 
 func (k Kind) String() string {

@@ -19,7 +19,7 @@ import (
 // routes mounts every API of the process on one router.
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.metrics.Middleware, recoverer(s))
+	r.Use(s.metrics.Middleware, recoverer(s), api.BodyIdleTimeout(time.Duration(s.cfg.Limits.BodyIdleTimeout)))
 	r.Get("/health/live", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
