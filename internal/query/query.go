@@ -95,9 +95,19 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 			api.WriteError(w, r, err)
 			return
 		}
-	} else if err := queryFromURL(r.URL.Query(), &q); err != nil {
-		api.WriteError(w, r, err)
-		return
+	} else {
+		// Parsed strictly: r.URL.Query() drops a malformed pair, and the
+		// search would then answer for fewer conditions than were asked.
+		v, err := url.ParseQuery(r.URL.RawQuery)
+		if err == nil {
+			err = queryFromURL(v, &q)
+		} else {
+			err = errs.E("query.Search", errs.Invalid, errs.Msg("malformed query string: %v", err))
+		}
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
 	}
 	res, err := s.cat.SearchRaw(r.Context(), q)
 	api.Reply(w, r, http.StatusOK, res, err)

@@ -90,13 +90,13 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := api.ParsePage(r)
+	v, limit, offset, err := api.ListQuery(r, "after", "order")
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	p := artstore.Page{Limit: limit, Offset: offset, After: r.URL.Query().Get("after")}
-	switch order := r.URL.Query().Get("order"); order {
+	p := artstore.Page{Limit: limit, Offset: offset, After: v.Get("after")}
+	switch order := v.Get("order"); order {
 	case "", "newest":
 	case "file_id":
 		p.ByID = true

@@ -246,6 +246,8 @@ func TestDataFlowBadInput(t *testing.T) {
 		{"search unknown param", c.Do("GET", "/api/v1/search?colour=red", tok, "", nil, nil), 400},
 		{"search param twice", c.Do("GET", "/api/v1/search?sort_by=size&sort_by=filename", tok, "", nil, nil), 400},
 		{"search q and query", c.Do("GET", "/api/v1/search?q=a&query=b", tok, "", nil, nil), 400},
+		{"search malformed escape", c.Do("GET", "/api/v1/search?q=%zz", tok, "", nil, nil), 400},
+		{"search semicolon", c.Do("GET", "/api/v1/search?q=hello;x", tok, "", nil, nil), 400},
 		{"search tags twice", c.Do("GET", "/api/v1/search?tags=a&tags=b", tok, "", nil, nil), 200},
 		{"hostile query", c.Do("GET", "/api/v1/search?q="+url.QueryEscape(`"a" OR (b* NEAR c) -d: ' ; DROP TABLE x`), tok, "", nil, nil), 200},
 		{"download of a deleted file", c.Do("GET", "/api/v1/files/"+deleted.FileID+"/download", tok, "", nil, nil), 404},

@@ -66,8 +66,10 @@ func TestElementListPages(t *testing.T) {
 	if _, err := el.List(ctx, artstore.Page{Limit: 2, After: first.Next, ByID: true}); !errs.Is(errs.Invalid, err) {
 		t.Fatalf("a cursor newest first, in file id order: %v, want invalid", err)
 	}
-	if r := c.Do("GET", "/elements/rw-01/api/v1/files?order=size", admin, "", nil, nil); r.StatusCode != 400 {
-		t.Fatalf("order=size: %d, want 400", r.StatusCode)
+	for _, q := range []string{"order=size", "zzz=1", "limit=1&limit=2", "after=%zz"} {
+		if r := c.Do("GET", "/elements/rw-01/api/v1/files?"+q, admin, "", nil, nil); r.StatusCode != 400 {
+			t.Fatalf("%s: %d, want 400", q, r.StatusCode)
+		}
 	}
 	if _, err := el.List(ctx, artstore.Page{Limit: 2, After: "nonsense"}); !errs.Is(errs.Invalid, err) {
 		t.Fatalf("a malformed cursor: %v, want invalid", err)
