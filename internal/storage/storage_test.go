@@ -289,6 +289,10 @@ func TestUploadRules(t *testing.T) {
 		{"declared too big", artstore.NewFile{Filename: "a.txt", Size: 200}, strings.Repeat("z", 200), errs.NoSpace},
 		{"streams past capacity", artstore.NewFile{Filename: "a.txt", Size: -1}, strings.Repeat("z", 200), errs.NoSpace},
 		{"size mismatch", artstore.NewFile{Filename: "a.txt", Size: 3}, "1234", errs.Invalid},
+		{"checksum not hex", artstore.NewFile{Filename: "a.txt", Size: -1, ExpectChecksum: "zz"}, "1", errs.Invalid},
+		{"checksum too short", artstore.NewFile{Filename: "a.txt", Size: -1, ExpectChecksum: "abcd"}, "1", errs.Invalid},
+		{"preserved version near overflow", artstore.NewFile{Filename: "a.txt", Size: -1,
+			Preserve: &artstore.Preserved{UploadedBy: "x", UploadedAt: time.Now(), Version: 1<<62 + 1}}, "1", errs.Invalid},
 	}
 	for _, c := range cases {
 		_, err := e.el.Upload(ctx, c.nf, strings.NewReader(c.body))

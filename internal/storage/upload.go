@@ -158,6 +158,11 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 	if nf.Compression != "" && nf.Compression != "zstd" {
 		return nil, errs.E(errs.Invalid, errs.Msg("unknown compression %q: use zstd", errs.Brief(nf.Compression)))
 	}
+	if c := nf.ExpectChecksum; c != "" {
+		if _, err := hex.DecodeString(c); err != nil || len(c) != 2*sha256.Size {
+			return nil, errs.E(errs.Invalid, errs.Msg("checksum %q is not a SHA-256 in hex", errs.Brief(c)))
+		}
+	}
 	policy := nf.RetentionPolicy
 	if policy == "" {
 		policy = artstore.Temporary
@@ -185,8 +190,8 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 	now := time.Now().UTC()
 	at, version := now, int64(1)
 	if pr := nf.Preserve; pr != nil {
-		if pr.UploadedBy == "" || pr.UploadedAt.IsZero() || pr.Version < 1 {
-			return nil, errs.E(errs.Invalid, errs.Msg("preserve needs uploaded_by, uploaded_at and a positive version"))
+		if pr.UploadedBy == "" || pr.UploadedAt.IsZero() || pr.Version < 1 || pr.Version > maxVersion {
+			return nil, errs.E(errs.Invalid, errs.Msg("preserve needs uploaded_by, uploaded_at and a version from 1 to %d", int64(maxVersion)))
 		}
 		uploader, nameAs = pr.UploadedBy, pr.UploadedBy
 		at, version = pr.UploadedAt.UTC(), pr.Version
