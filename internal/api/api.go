@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -119,8 +120,10 @@ const MaxJSONBody = 1 << 20
 // trailing data and bodies over MaxJSONBody.
 func DecodeJSON(r *http.Request, v any) error {
 	const op = "api.DecodeJSON"
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return errs.E(op, errs.Invalid, errs.Msg("content type %q is not application/json", ct))
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return errs.E(op, errs.Invalid, errs.Msg("content type %q is not application/json", errs.Brief(ct)))
+		}
 	}
 	if r.ContentLength > MaxJSONBody {
 		return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))

@@ -75,19 +75,26 @@ func TestDecodeJSON(t *testing.T) {
 		name, body string
 		chunked    bool
 		kind       errs.Kind // errs.Other for none
+		ctype      string    // application/json when empty
 	}{
-		{"valid", `{"name":"a"}`, false, errs.Other},
-		{"valid chunked", `{"name":"a"}`, true, errs.Other},
-		{"too large", big, false, errs.TooLarge},
-		{"too large chunked", big, true, errs.TooLarge},
-		{"truncated", `{"name":`, false, errs.Invalid},
-		{"truncated chunked", `{"name":`, true, errs.Invalid},
-		{"unknown field", `{"colour":"red"}`, false, errs.Invalid},
-		{"trailing data", `{"name":"a"} {}`, false, errs.Invalid},
+		{"valid", `{"name":"a"}`, false, errs.Other, ""},
+		{"valid chunked", `{"name":"a"}`, true, errs.Other, ""},
+		{"too large", big, false, errs.TooLarge, ""},
+		{"too large chunked", big, true, errs.TooLarge, ""},
+		{"truncated", `{"name":`, false, errs.Invalid, ""},
+		{"truncated chunked", `{"name":`, true, errs.Invalid, ""},
+		{"unknown field", `{"colour":"red"}`, false, errs.Invalid, ""},
+		{"trailing data", `{"name":"a"} {}`, false, errs.Invalid, ""},
+		{"trailing garbage", `{"name":"a"} ]`, false, errs.Invalid, ""},
+		{"with a charset", `{"name":"a"}`, false, errs.Other, "application/json; charset=utf-8"},
+		{"another type", `{"name":"a"}`, false, errs.Invalid, "application/jsonp"},
 	}
 	for _, tc := range cases {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
 		r.Header.Set("Content-Type", "application/json")
+		if tc.ctype != "" {
+			r.Header.Set("Content-Type", tc.ctype)
+		}
 		if tc.chunked {
 			r.ContentLength = -1
 		}
