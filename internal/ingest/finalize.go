@@ -106,8 +106,23 @@ func (f *finalizer) begin(ctx context.Context, j *job) error {
 // in place. It fails with Conflict when the finalize is no longer copying:
 // a sweep settled it meanwhile and may have removed the copy.
 func (f *finalizer) copied(ctx context.Context, fileID string, removeAfter time.Time) error {
-	res, err := f.db.ExecContext(ctx, f.db.Rebind(`UPDATE ingest_finalize SET state = ?, remove_after = ? WHERE file_id = ? AND state = ?`),
-		stateCopied, removeAfter.UnixNano(), fileID, stateCopying)
+	return f.move(ctx, fileID, stateCopied, removeAfter.UnixNano(), stateCopying)
+}
+
+// claim records that a rollback of a finalize that is copying (or whose
+// rollback was interrupted) begins. It fails with Conflict when the
+// finalize was completed or settled meanwhile.
+func (f *finalizer) claim(ctx context.Context, fileID string) error {
+	return f.move(ctx, fileID, stateRollingBack, 0, stateCopying, stateRollingBack)
+}
+
+// move puts a finalize that is in one of the states from into state to,
+// with the given remove_after, in one statement, so that of two processes
+// settling it only one succeeds; the other gets Conflict.
+func (f *finalizer) move(ctx context.Context, fileID, to string, removeAfter int64, from ...string) error {
+	in, inArgs := stateIn(from)
+	res, err := f.db.ExecContext(ctx, f.db.Rebind(`UPDATE ingest_finalize SET state = ?, remove_after = ? WHERE file_id = ? AND `+in),
+		append([]any{to, removeAfter, fileID}, inArgs...)...)
 	if err != nil {
 		return errs.E(errs.Unavailable, err)
 	}
@@ -117,19 +132,14 @@ func (f *finalizer) copied(ctx context.Context, fileID string, removeAfter time.
 	return nil
 }
 
-// claim records that a rollback of a finalize that is copying (or whose
-// rollback was interrupted) begins. It fails with Conflict when the
-// finalize was completed or settled meanwhile.
-func (f *finalizer) claim(ctx context.Context, fileID string) error {
-	res, err := f.db.ExecContext(ctx, f.db.Rebind(`UPDATE ingest_finalize SET state = ? WHERE file_id = ? AND state IN (?, ?)`),
-		stateRollingBack, fileID, stateCopying, stateRollingBack)
-	if err != nil {
-		return errs.E(errs.Unavailable, err)
+// stateIn returns the condition that a finalize is in one of states, and
+// its arguments.
+func stateIn(states []string) (string, []any) {
+	args := make([]any, len(states))
+	for i, st := range states {
+		args[i] = st
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return errs.E(errs.Conflict, errs.Code("FINALIZE_SETTLED"), errs.Msg("the finalize of %s was settled by another process meanwhile", fileID))
-	}
-	return nil
+	return "state IN (?" + strings.Repeat(", ?", len(states)-1) + ")", args
 }
 
 func (f *finalizer) drop(ctx context.Context, fileID string) error {
@@ -143,11 +153,8 @@ func (f *finalizer) drop(ctx context.Context, fileID string) error {
 // list returns the finalizes in one of states, with before set only
 // those whose temporary copy may be removed by then.
 func (f *finalizer) list(ctx context.Context, states []string, before time.Time) ([]job, error) {
-	q := `SELECT ` + jobColumns + ` FROM ingest_finalize WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `)`
-	args := make([]any, len(states))
-	for i, st := range states {
-		args[i] = st
-	}
+	in, args := stateIn(states)
+	q := `SELECT ` + jobColumns + ` FROM ingest_finalize WHERE ` + in
 	if !before.IsZero() {
 		q += ` AND remove_after <= ?`
 		args = append(args, before.UnixNano())
