@@ -3,11 +3,10 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/artstore/artstore/internal/sqldb"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // TestStmts checks the cache of prepared statements: a statement runs
@@ -16,11 +15,7 @@ import (
 // maxStmts however many texts it sees.
 func TestStmts(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "stmts.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testenv.SQLite(t, "stmts.db")
 	s := newStmts(db.DB)
 	one := func(query string) int {
 		t.Helper()

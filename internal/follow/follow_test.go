@@ -3,7 +3,6 @@ package follow_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +12,8 @@ import (
 	"github.com/artstore/artstore/internal/blob/mem"
 	"github.com/artstore/artstore/internal/fleet"
 	"github.com/artstore/artstore/internal/follow"
-	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/storage"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // memSink records what it is given, as a catalog would.
@@ -55,12 +54,7 @@ func (s *memSink) count(id string) int {
 func TestFollowPages(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "i.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	el, err := storage.Open(ctx, storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), db)
+	el, err := storage.Open(ctx, storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), testenv.SQLite(t, "i.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

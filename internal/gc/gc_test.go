@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/catalog"
 	"github.com/artstore/artstore/internal/fleet"
-	"github.com/artstore/artstore/internal/sqldb"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // TestWalksPastStuckFiles checks that a run examines every expired file,
@@ -20,12 +19,7 @@ import (
 // element is out of reach) and so stays in the catalog.
 func TestWalksPastStuckFiles(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cat, err := catalog.Open(ctx, db)
+	cat, err := catalog.Open(ctx, testenv.SQLite(t, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

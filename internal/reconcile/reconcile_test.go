@@ -12,8 +12,8 @@ import (
 	"github.com/artstore/artstore/internal/blob/local"
 	"github.com/artstore/artstore/internal/catalog"
 	"github.com/artstore/artstore/internal/fleet"
-	"github.com/artstore/artstore/internal/sqldb"
 	"github.com/artstore/artstore/internal/storage"
+	"github.com/artstore/artstore/internal/testenv"
 )
 
 // noCursor is an element whose file list ignores the cursor, as one that
@@ -29,20 +29,11 @@ func (e noCursor) List(ctx context.Context, p artstore.Page) (artstore.FileList,
 func setup(t *testing.T, n int) (artstore.Element, *catalog.Catalog) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	open := func(name string) *sqldb.DB {
-		db, err := sqldb.Open(ctx, filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	b, err := local.Open(filepath.Join(dir, "files"))
+	b, err := local.Open(filepath.Join(t.TempDir(), "files"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	el, err := storage.Open(ctx, storage.Config{ID: "rw-01", Mode: artstore.ModeRW}, b, open("index.db"))
+	el, err := storage.Open(ctx, storage.Config{ID: "rw-01", Mode: artstore.ModeRW}, b, testenv.SQLite(t, "index.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +44,7 @@ func setup(t *testing.T, n int) (artstore.Element, *catalog.Catalog) {
 			t.Fatal(err)
 		}
 	}
-	cat, err := catalog.Open(ctx, open("catalog.db"))
+	cat, err := catalog.Open(ctx, testenv.SQLite(t, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

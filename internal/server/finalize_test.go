@@ -73,11 +73,7 @@ func TestFinalize(t *testing.T) {
 		t.Fatalf("temporary copy after the margin: %d", r.StatusCode)
 	}
 	// Nothing is kept of a finished finalize.
-	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := catalogDB(t, c)
 	var rows int
 	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM ingest_finalize`).Scan(&rows); err != nil || rows != 0 {
 		t.Fatalf("%d finalize rows left after the sweep (%v), want none", rows, err)
@@ -191,6 +187,7 @@ func TestFinalizeSettledMeanwhile(t *testing.T) {
 	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
 	tok, admin := c.Account("app", "user"), c.AdminToken()
 	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	db := catalogDB(t, c)
 	c.Server.Ingest().SetFinalizeHook(func(step string) error {
 		if step != "copied" {
 			return nil
@@ -198,12 +195,6 @@ func TestFinalizeSettledMeanwhile(t *testing.T) {
 		if r := c.Do("DELETE", "/elements/rw-01/api/v1/gc/"+temp.FileID, admin, "", nil, nil); r.StatusCode >= 300 {
 			t.Errorf("purging the copy: %d %s", r.StatusCode, r.Body)
 		}
-		db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
-		if err != nil {
-			t.Error(err)
-			return nil
-		}
-		defer db.Close()
 		if _, err := db.ExecContext(context.Background(), `DELETE FROM ingest_finalize WHERE file_id = ?`, temp.FileID); err != nil {
 			t.Error(err)
 		}
@@ -310,11 +301,7 @@ func TestRollbackLeavesSettledFinalize(t *testing.T) {
 	if err := os.WriteFile(p, []byte("rotten  bytes!"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := catalogDB(t, c)
 	c.Server.Ingest().SetFinalizeHook(func(step string) error {
 		if step == "begun" {
 			_, err := db.ExecContext(context.Background(), `UPDATE ingest_finalize SET state = 'copied' WHERE file_id = ?`, temp.FileID)
@@ -345,11 +332,7 @@ func TestFinalizeSettledByOther(t *testing.T) {
 			c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
 			tok, admin := c.Account("app", "user"), c.AdminToken()
 			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
-			db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := catalogDB(t, c)
 			c.Server.Ingest().SetFinalizeHook(func(step string) error {
 				if step != "copied" {
 					return nil
@@ -393,11 +376,7 @@ func TestFinalizeOtherProcess(t *testing.T) {
 	tok, admin := c.Account("app", "user"), c.AdminToken()
 	old := mustFile(t, ingestUpload(t, c, tok, "old.txt", "old"), 201)
 	young := mustFile(t, ingestUpload(t, c, tok, "young.txt", "young"), 201)
-	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := catalogDB(t, c)
 	for _, j := range []struct {
 		f   artstore.File
 		age time.Duration
@@ -445,4 +424,16 @@ func stopFinalizeAt(t *testing.T, step string) (*testcluster.Cluster, string, st
 		t.Fatalf("finalize stopped at %s: %d", step, r.StatusCode)
 	}
 	return c, tok, c.AdminToken(), temp
+}
+
+// catalogDB opens the database of c's catalog, which also holds the state
+// of finalizes, for a test to read or change behind the server's back.
+func catalogDB(t *testing.T, c *testcluster.Cluster) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.Open(context.Background(), filepath.Join(c.DataDir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
