@@ -9,6 +9,7 @@ import (
 
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/catalog"
+	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/sqldb"
 )
 
@@ -235,6 +236,26 @@ func TestSearchReturnsFiles(t *testing.T) {
 		}
 		if r := search(t, c, catalog.Query{Query: "nothing matches this"}); r.Items == nil || len(r.Items) != 0 {
 			t.Errorf("no match gives items %#v, want an empty list", r.Items)
+		}
+	})
+}
+
+// TestDamagedDocument checks that a search whose page holds a file with a
+// missing or truncated stored document fails as an internal error instead
+// of answering with invalid JSON.
+func TestDamagedDocument(t *testing.T) {
+	dialects(t, func(t *testing.T, db *sqldb.DB) {
+		c := fixture(t, db)
+		for _, damage := range []string{
+			`UPDATE cat_docs SET doc = '{"file_id":' WHERE id IN (SELECT id FROM cat_files WHERE name_norm LIKE 'photo_001%')`,
+			`DELETE FROM cat_docs WHERE id IN (SELECT id FROM cat_files WHERE name_norm LIKE 'photo_001%')`,
+		} {
+			if _, err := db.ExecContext(ctx, damage); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.SearchRaw(ctx, catalog.Query{Query: "nikon"}); !errs.Is(errs.Internal, err) {
+				t.Errorf("after %s: %v, want an internal error", damage, err)
+			}
 		}
 	})
 }

@@ -192,13 +192,15 @@ func lockID(table string) int64 {
 }
 
 // Err classifies an error of the database for the caller of op: a
-// cancelled or expired context keeps its own kind; text the database cannot
+// cancelled or expired context, or an error the caller's own checks have
+// already classified, keeps its kind; text the database cannot
 // store (invalid UTF-8 or a NUL byte, which PostgreSQL refuses) is the
 // caller's invalid input; anything else means the database is unavailable.
 func Err(op string, err error) error {
 	var pgErr *pgconn.PgError
 	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded),
+		errs.KindOf(err) != errs.Other:
 		return errs.E(op, err)
 	case errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05"):
 		return errs.E(op, errs.Invalid, errs.Msg("text that is not valid UTF-8 or holds a NUL byte: %v", err))
