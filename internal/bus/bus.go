@@ -26,8 +26,8 @@ type Event struct {
 	File      *artstore.File      `json:"file,omitempty"`
 }
 
-// EventsOf turns a page of an element's journal into events.
-func EventsOf(elementID string, ch artstore.Changes) []Event {
+// eventsOf turns a page of an element's journal into events.
+func eventsOf(elementID string, ch artstore.Changes) []Event {
 	out := make([]Event, len(ch.Items))
 	for i, c := range ch.Items {
 		out[i] = Event{ElementID: elementID, JournalID: ch.JournalID, Seq: c.Seq, Type: c.Type,

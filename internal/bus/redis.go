@@ -81,7 +81,7 @@ func (r *Redis) Cursor(ctx context.Context, elementID string) (string, int64, er
 // Apply publishes a page of an element's journal and moves the relay's
 // cursor past it, atomically.
 func (r *Redis) Apply(ctx context.Context, elementID string, ch artstore.Changes) error {
-	evs := EventsOf(elementID, ch)
+	evs := eventsOf(elementID, ch)
 	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, ev := range evs {
 			b, err := json.Marshal(ev)

@@ -205,7 +205,7 @@ func checkID(what, id string) error {
 	if id == "" {
 		return errs.E(errs.Invalid, errs.Msg("empty %s", what))
 	}
-	if err := checkString(id); err != nil {
+	if err := sqldb.CheckText(id); err != nil {
 		return errs.E(errs.Invalid, errs.Msg("%s %q %v", what, id, err))
 	}
 	return nil

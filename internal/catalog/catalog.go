@@ -59,7 +59,7 @@ func (c *Catalog) q(s string) string { return c.db.Rebind(s) }
 // when it has never applied anything.
 func (c *Catalog) Cursor(ctx context.Context, elementID string) (journalID string, seq int64, err error) {
 	const op = "catalog.Cursor"
-	if err := checkString(elementID); err != nil {
+	if err := sqldb.CheckText(elementID); err != nil {
 		return "", 0, errs.E(op, errs.Invalid, errs.Msg("element id %q %v", elementID, err))
 	}
 	err = c.db.QueryRowContext(ctx, c.q(`SELECT journal_id, seq FROM cat_cursors WHERE element_id = ?`), elementID).Scan(&journalID, &seq)

@@ -105,7 +105,7 @@ func (q *Query) Normalize() error {
 		"sort_by": q.SortBy, "sort_order": q.SortOrder,
 	}
 	for _, name := range sortedKeys(strs) {
-		if err := checkString(strs[name]); err != nil {
+		if err := sqldb.CheckText(strs[name]); err != nil {
 			return invalid("%s %v", name, err)
 		}
 	}
@@ -119,7 +119,7 @@ func (q *Query) Normalize() error {
 		return invalid("%d tags given; the limit is %d", len(q.Tags), MaxTags)
 	}
 	for _, t := range q.Tags {
-		if err := checkString(t); err != nil {
+		if err := sqldb.CheckText(t); err != nil {
 			return invalid("tag %v", err)
 		}
 	}
@@ -127,10 +127,10 @@ func (q *Query) Normalize() error {
 		return invalid("%d metadata keys given; the limit is %d", len(q.Metadata), MaxMetadata)
 	}
 	for _, k := range sortedKeys(q.Metadata) {
-		if err := checkString(k); err != nil {
+		if err := sqldb.CheckText(k); err != nil {
 			return invalid("metadata key %v", err)
 		}
-		if err := checkString(q.Metadata[k]); err != nil {
+		if err := sqldb.CheckText(q.Metadata[k]); err != nil {
 			return invalid("metadata value of %q %v", k, err)
 		}
 	}
@@ -180,6 +180,3 @@ func (q *Query) Normalize() error {
 	}
 	return nil
 }
-
-// checkString rejects what no stored text can hold.
-func checkString(s string) error { return sqldb.CheckText(s) }

@@ -54,13 +54,16 @@ func (c *Catalog) ranked(ctx context.Context, tx *sql.Tx, s *search, rank rankFu
 // rankIDs returns, on PostgreSQL, limit of the files with the given ids
 // from offset, in order of relevance.
 func (c *Catalog) rankIDs(ctx context.Context, tx *sql.Tx, s *search, window []int64, limit, offset int) ([]int64, error) {
-	order := "DESC"
-	if s.dir == "ASC" {
-		order = "ASC"
-	}
 	query := `SELECT f.id FROM cat_files f WHERE f.id = ANY(?)
-		ORDER BY ts_rank(f.tsv, CAST(? AS tsquery)) ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
+		ORDER BY ` + tsRankOrder(s) + ` LIMIT ? OFFSET ?`
 	return c.ids(ctx, tx, nil, query, window, s.text, limit, offset)
+}
+
+// tsRankOrder is the ORDER BY clause of PostgreSQL's relevance, whose one
+// argument is the tsquery: ts_rank is higher for better matches, so it runs
+// the way the search asks.
+func tsRankOrder(s *search) string {
+	return "ts_rank(f.tsv, CAST(? AS tsquery)) " + s.dir + relevanceTies
 }
 
 // rankFTS returns, on SQLite, limit matches from offset in window win
@@ -88,15 +91,10 @@ func (c *Catalog) rankFTS(ctx context.Context, tx *sql.Tx, s *search, win, limit
 // well: the subquery finds the window's matches by whichever plan suits
 // the words, and ts_rank then reads the tsvectors of those rows only.
 func (c *Catalog) rankPG(ctx context.Context, tx *sql.Tx, s *search, win, limit, offset int) ([]int64, int, error) {
-	// ts_rank is higher for better matches.
-	order := "DESC"
-	if s.dir == "ASC" {
-		order = "ASC"
-	}
 	where, args := s.where()
 	query := `SELECT f.id, COUNT(*) OVER () FROM (SELECT f.id, f.tsv, f.uploaded_at, f.file_id FROM cat_files f
 		WHERE ` + where + ` ORDER BY f.id DESC LIMIT ? OFFSET ?) f
-		ORDER BY ts_rank(f.tsv, CAST(? AS tsquery)) ` + order + relevanceTies + ` LIMIT ? OFFSET ?`
+		ORDER BY ` + tsRankOrder(s) + ` LIMIT ? OFFSET ?`
 	var n int
 	ids, err := c.ids(ctx, tx, &n, query, append(args, RankWindow, win*RankWindow, s.text, limit, offset)...)
 	return ids, n, err

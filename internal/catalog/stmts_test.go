@@ -32,17 +32,11 @@ func TestStmts(t *testing.T) {
 	}
 	settle := func() {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		testenv.Eventually(t, 10*time.Second, "the statements being prepared", func() bool {
 			s.mu.Lock()
-			pending := len(s.pending)
-			s.mu.Unlock()
-			if pending == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d statements still being prepared", pending)
-			}
-		}
+			defer s.mu.Unlock()
+			return len(s.pending) == 0
+		})
 	}
 
 	if n := one("SELECT 7"); n != 7 {
