@@ -130,36 +130,22 @@ func (x *index) totals(ctx context.Context) (count, bytes int64, err error) {
 // a time and runs fn between pages, so fn never runs while a query holds one
 // of SQLite's few connections.
 func (x *index) each(ctx context.Context, fn func(*artstore.File) error) error {
-	after := ""
+	const page = 1000
+	var after *listPos
 	for {
-		rows, err := x.db.QueryContext(ctx, x.q(`SELECT meta FROM se_files WHERE element_id = ? AND file_id > ? ORDER BY file_id LIMIT 1000`), x.id, after)
+		files, err := x.list(ctx, page, 0, after, true)
 		if err != nil {
 			return err
 		}
-		var files []*artstore.File
-		for rows.Next() {
-			var meta string
-			if err := rows.Scan(&meta); err != nil {
-				rows.Close()
+		for i := range files {
+			if err := fn(&files[i]); err != nil {
 				return err
 			}
-			f, err := decodeMeta(meta)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			files = append(files, f)
 		}
-		rows.Close()
-		if len(files) == 0 {
+		if len(files) < page {
 			return nil
 		}
-		for _, f := range files {
-			if err := fn(f); err != nil {
-				return err
-			}
-		}
-		after = files[len(files)-1].FileID
+		after = &listPos{fileID: files[len(files)-1].FileID}
 	}
 }
 
