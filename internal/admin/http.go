@@ -70,9 +70,13 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 
-	req, msg := readTokenRequest(w, r)
-	if msg != "" {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", msg)
+	req, err := readTokenRequest(w, r)
+	switch {
+	case errs.Is(errs.Timeout, err):
+		writeOAuthError(w, http.StatusRequestTimeout, "invalid_request", "the request body stalled")
+		return
+	case err != nil:
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	if req.GrantType != "client_credentials" {
@@ -117,30 +121,31 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // readTokenRequest reads the client's credentials from the body (a form,
 // or JSON) and from HTTP Basic authentication (RFC 6749 §2.3.1). It
-// returns a message for the client when the request is malformed. A JSON
-// body may leave out grant_type, which then means client_credentials.
-func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, string) {
+// returns an error whose message is for the client when the request is
+// malformed: Invalid, or Timeout for a body that stalled. A JSON body may
+// leave out grant_type, which then means client_credentials.
+func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, error) {
 	var req tokenRequest
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		return req, "Content-Type must be application/x-www-form-urlencoded or application/json"
+		return req, errs.E(errs.Invalid, errs.Msg("Content-Type must be application/x-www-form-urlencoded or application/json"))
 	}
 	switch ct {
 	case "application/x-www-form-urlencoded":
 		// Only the body counts: RFC 6749 forbids credentials in the URL,
 		// where they would end up in logs.
 		if err := r.ParseForm(); err != nil {
-			return req, bodyProblem(err)
+			return req, api.BodyError("", "malformed request body", err)
 		}
 		for _, name := range []string{"grant_type", "client_id", "client_secret"} {
 			if len(r.PostForm[name]) > 1 {
-				return req, "parameter " + name + " repeated"
+				return req, errs.E(errs.Invalid, errs.Msg("parameter %s repeated", name))
 			}
 		}
 		req.GrantType = r.PostForm.Get("grant_type")
 		if req.GrantType == "" {
-			return req, "grant_type is required"
+			return req, errs.E(errs.Invalid, errs.Msg("grant_type is required"))
 		}
 		req.ClientID = r.PostForm.Get("client_id")
 		req.ClientSecret = r.PostForm.Get("client_secret")
@@ -148,47 +153,38 @@ func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, str
 		// Unknown fields (such as scope) are ignored, as they are in a form.
 		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&req); err != nil {
-			return req, bodyProblem(err)
+			return req, api.BodyError("", "malformed request body", err)
 		}
 		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return req, "trailing data after the JSON body"
+			return req, errs.E(errs.Invalid, errs.Msg("trailing data after the JSON body"))
 		}
 		if req.GrantType == "" {
 			req.GrantType = "client_credentials"
 		}
 	default:
-		return req, "Content-Type must be application/x-www-form-urlencoded or application/json"
+		return req, errs.E(errs.Invalid, errs.Msg("Content-Type must be application/x-www-form-urlencoded or application/json"))
 	}
 
 	if id, secret, ok := r.BasicAuth(); ok {
 		// A client uses one authentication method (RFC 6749 §2.3).
 		if req.ClientSecret != "" {
-			return req, "client credentials given both in the body and in the Authorization header"
+			return req, errs.E(errs.Invalid, errs.Msg("client credentials given both in the body and in the Authorization header"))
 		}
 		// The Basic credentials are form-encoded before base64 (§2.3.1).
 		var err1, err2 error
 		id, err1 = url.QueryUnescape(id)
 		secret, err2 = url.QueryUnescape(secret)
 		if err1 != nil || err2 != nil {
-			return req, "malformed Authorization header"
+			return req, errs.E(errs.Invalid, errs.Msg("malformed Authorization header"))
 		}
 		if req.ClientID != "" && req.ClientID != id {
-			return req, "client_id differs from the Authorization header"
+			return req, errs.E(errs.Invalid, errs.Msg("client_id differs from the Authorization header"))
 		}
 		req.ClientID, req.ClientSecret = id, secret
 	} else if r.Header.Get("Authorization") != "" {
-		return req, "unsupported Authorization scheme; use Basic or the body"
+		return req, errs.E(errs.Invalid, errs.Msg("unsupported Authorization scheme; use Basic or the body"))
 	}
-	return req, ""
-}
-
-// bodyProblem describes a body that could not be read.
-func bodyProblem(err error) string {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return "request body too large"
-	}
-	return "malformed request body"
+	return req, nil
 }
 
 // handleJWKS serves the public signing keys. They change rarely and

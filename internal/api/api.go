@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -143,16 +142,25 @@ func DecodeJSON(r *http.Request, v any) error {
 			err = terr
 		}
 	}
+	if err != nil {
+		return BodyError(op, "invalid JSON body", err)
+	}
+	return nil
+}
+
+// BodyError classifies an error met while reading a request body as what:
+// a body that stalled keeps its Timeout kind (408), one cut at a size limit
+// is TooLarge (413), and anything else is the client's malformed body
+// (Invalid, 400).
+func BodyError(op, what string, err error) error {
 	var tooLarge *http.MaxBytesError
 	switch {
-	case err == nil:
-		return nil
 	case errs.Is(errs.Timeout, err):
 		return errs.E(op, err)
 	case errors.As(err, &tooLarge):
-		return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))
+		return errs.E(op, errs.TooLarge, errs.Msg("%s: the body is over %d bytes", what, tooLarge.Limit))
 	}
-	return errs.E(op, errs.Invalid, fmt.Errorf("invalid JSON body: %w", err))
+	return errs.E(op, errs.Invalid, errs.Msg("%s: %v", what, err))
 }
 
 // Page limits of every list endpoint.

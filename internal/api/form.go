@@ -55,7 +55,7 @@ func ReadUpload(r *http.Request, field func(name, value string) error) (*Upload,
 			return nil, errs.E(errs.Invalid, errs.Msg("missing the file part"))
 		}
 		if err != nil {
-			return nil, bodyError("api.ReadUpload", "malformed multipart body", err)
+			return nil, BodyError("api.ReadUpload", "malformed multipart body", err)
 		}
 		name := formName(part)
 		if seen[name] {
@@ -134,7 +134,7 @@ func fileHeader(p *multipart.Part) (*Upload, error) {
 func readField(p *multipart.Part) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(p, MaxFormField+1))
 	if err != nil {
-		return "", bodyError("api.ReadUpload", "malformed multipart body", err)
+		return "", BodyError("api.ReadUpload", "malformed multipart body", err)
 	}
 	if len(b) > MaxFormField {
 		return "", errs.E(errs.TooLarge, errs.Msg("form field %q is over %d bytes", formName(p), MaxFormField))
@@ -207,21 +207,12 @@ func (l *lastPart) Read(p []byte) (int, error) {
 		case nerr == io.EOF:
 			l.done = true
 		case nerr != nil:
-			return n, bodyError(op, "malformed multipart body after the file", nerr)
+			return n, BodyError(op, "malformed multipart body after the file", nerr)
 		default:
 			return n, errs.E(op, errs.Invalid, errs.Msg("field %q comes after the file part; the file must be the last part", formName(next)))
 		}
 	} else if err != nil {
-		return n, bodyError(op, "reading the file part", err)
+		return n, BodyError(op, "reading the file part", err)
 	}
 	return n, err
-}
-
-// bodyError is the error of a request body that could not be read as a
-// form: the client's, and a 400, unless the body stalled (a 408).
-func bodyError(op, what string, err error) error {
-	if errs.Is(errs.Timeout, err) {
-		return errs.E(op, err)
-	}
-	return errs.E(op, errs.Invalid, errs.Msg("%s: %v", what, err))
 }
