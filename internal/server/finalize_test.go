@@ -18,9 +18,12 @@ import (
 
 func noMargin(cfg *config.Config) {
 	cfg.FinalizeMargin = config.Duration(time.Nanosecond)
-	cfg.GC.Interval = 0
-	cfg.ReconcileInterval = 0
+	noBackground(cfg)
 }
+
+// noBackground turns off periodic collection and reconciliation, so that
+// a test settles finalizes only when it asks.
+func noBackground(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 }
 
 // TestFinalize turns a temporary file into a permanent one and removes the
 // temporary copy once the margin has passed.
@@ -184,7 +187,7 @@ func TestFinalizeInterrupted(t *testing.T) {
 // sweep does for a finalize older than an hour) fails with 409 instead of
 // pointing the registry at the removed copy.
 func TestFinalizeSettledMeanwhile(t *testing.T) {
-	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	c := testcluster.Start(t, noBackground)
 	tok, admin := c.Account("app", "user"), c.AdminToken()
 	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
 	db := catalogDB(t, c)
@@ -217,7 +220,7 @@ func TestFinalizeSettledMeanwhile(t *testing.T) {
 // copy journals a delete above the temporary copy's version, yet the file
 // must stay found, temporary, on its edit element, and downloadable.
 func TestFinalizeRollbackKeepsFile(t *testing.T) {
-	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	c := testcluster.Start(t, noBackground)
 	tok, admin := c.Account("app", "user"), c.AdminToken()
 	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
 	c.Server.Ingest().SetFinalizeHook(func(step string) error {
@@ -269,7 +272,7 @@ func TestFinalizeRollbackKeepsFile(t *testing.T) {
 // the only rw element: the copy cannot go to the element that holds it,
 // so the finalize is refused, and the file is left as it was.
 func TestFinalizeOnRWElement(t *testing.T) {
-	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	c := testcluster.Start(t, noBackground)
 	tok, admin := c.Account("app", "user"), c.AdminToken()
 	f := mustFile(t, upload(t, c, "rw-01", tok, "direct.txt", "kept"), 201)
 	if f.RetentionPolicy != artstore.Temporary {
@@ -294,7 +297,7 @@ func TestFinalizeOnRWElement(t *testing.T) {
 // process has completed the same finalize (as one that took the copy for
 // complete would): the rollback leaves that finalize and the file alone.
 func TestRollbackLeavesSettledFinalize(t *testing.T) {
-	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	c := testcluster.Start(t, noBackground)
 	tok := c.Account("app", "user")
 	temp := mustFile(t, ingestUpload(t, c, tok, "rot.txt", "original bytes"), 201)
 	p := filepath.Join(c.DataDir, "elements", "edit-01", "files", temp.StoragePath, temp.StorageFilename)
@@ -329,7 +332,7 @@ func TestRollbackLeavesSettledFinalize(t *testing.T) {
 func TestFinalizeSettledByOther(t *testing.T) {
 	for _, state := range []string{"rolling_back", "copied"} {
 		t.Run(state, func(t *testing.T) {
-			c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+			c := testcluster.Start(t, noBackground)
 			tok, admin := c.Account("app", "user"), c.AdminToken()
 			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
 			db := catalogDB(t, c)
@@ -372,7 +375,7 @@ func TestFinalizeSettledByOther(t *testing.T) {
 // the target, forgotten), a younger one is left alone, since its copy may
 // still be running there.
 func TestFinalizeOtherProcess(t *testing.T) {
-	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	c := testcluster.Start(t, noBackground)
 	tok, admin := c.Account("app", "user"), c.AdminToken()
 	old := mustFile(t, ingestUpload(t, c, tok, "old.txt", "old"), 201)
 	young := mustFile(t, ingestUpload(t, c, tok, "young.txt", "young"), 201)
@@ -411,7 +414,7 @@ func TestFinalizeOtherProcess(t *testing.T) {
 // a user's and the admin's tokens, and the file.
 func stopFinalizeAt(t *testing.T, step string) (*testcluster.Cluster, string, string, artstore.File) {
 	t.Helper()
-	c := testcluster.Start(t, func(cfg *config.Config) { cfg.GC.Interval, cfg.ReconcileInterval = 0, 0 })
+	c := testcluster.Start(t, noBackground)
 	tok := c.Account("app", "user")
 	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
 	c.Server.Ingest().SetFinalizeHook(func(s string) error {
