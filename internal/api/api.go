@@ -240,15 +240,25 @@ func Reply(w http.ResponseWriter, r *http.Request, status int, v any, err error)
 	}
 }
 
+// StrictQuery parses the query string of r, which is Invalid when any of
+// it is malformed: r.URL.Query() would drop that pair silently, and the
+// request would be served for fewer conditions than it asked.
+func StrictQuery(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, errs.Msg("malformed query string: %v", err))
+	}
+	return q, nil
+}
+
 // ListQuery reads the query string of a list route strictly: besides limit
 // and offset (see ParsePage) only the given names are allowed, each at
 // most once. A misspelt filter that was silently ignored would answer with
 // items the caller did not ask for, so anything else is Invalid.
 func ListQuery(r *http.Request, names ...string) (q url.Values, limit, offset int, err error) {
 	const op = "api.ListQuery"
-	q, err = url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("malformed query string: %v", err))
+	if q, err = StrictQuery(r); err != nil {
+		return nil, 0, 0, errs.E(op, err)
 	}
 	for k, v := range q {
 		if k != "limit" && k != "offset" && !slices.Contains(names, k) {

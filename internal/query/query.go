@@ -96,13 +96,9 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		// Parsed strictly: r.URL.Query() drops a malformed pair, and the
-		// search would then answer for fewer conditions than were asked.
-		v, err := url.ParseQuery(r.URL.RawQuery)
+		v, err := api.StrictQuery(r)
 		if err == nil {
 			err = queryFromURL(v, &q)
-		} else {
-			err = errs.E("query.Search", errs.Invalid, errs.Msg("malformed query string: %v", err))
 		}
 		if err != nil {
 			api.WriteError(w, r, err)
