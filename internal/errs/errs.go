@@ -107,20 +107,20 @@ func Msg(format string, args ...any) error {
 	return fmt.Errorf(format, args...)
 }
 
-// Brief returns caller input fit to quote in a message: valid UTF-8, and
-// when longer than 64 bytes cut there, on a character boundary, with an
-// ellipsis.
-func Brief(s string) string {
-	const n = 64
+// Brief returns caller input fit to quote in a message: Cut to 64 bytes.
+func Brief(s string) string { return Cut(s, 64) }
+
+// Cut returns s as valid UTF-8 and, when longer than n bytes, cut there,
+// on a character boundary, with an ellipsis.
+func Cut(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s[:cut] + "…"
+	return s[:n] + "…"
 }
 
 func (e *Error) Error() string {

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -170,18 +169,10 @@ func (r *Registry) handleSyncAll(w http.ResponseWriter, req *http.Request) {
 // UTF-8 without control characters, at most n bytes, so that a malformed
 // request is still recorded rather than refused by the log.
 func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
+	return errs.Cut(strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return -1
 		}
 		return r
-	}, s)
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	}, strings.ToValidUTF8(s, "\uFFFD")), n)
 }
