@@ -12,7 +12,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,20 +122,11 @@ func (p *proc) stop() {
 func (p *proc) token() string {
 	p.t.Helper()
 	id, secret := testcluster.Credentials(p.t, p.data)
-	resp, err := http.PostForm(p.url+"/api/v1/auth/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {id}, "client_secret": {secret}})
-	if err != nil {
-		p.t.Fatal(err)
+	status, tok := testcluster.Token(p.t, p.url, id, secret)
+	if tok == "" {
+		p.t.Fatalf("no token: %d", status)
 	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&tok)
-	if tok.AccessToken == "" {
-		p.t.Fatalf("no token: %s", resp.Status)
-	}
-	return tok.AccessToken
+	return tok
 }
 
 func (p *proc) get(path, token string, out any) int {

@@ -41,16 +41,9 @@ func (p *proc) call(method, path, token, contentType string, body io.Reader, out
 
 // ingest uploads content through the public upload API.
 func (p *proc) ingest(token, name, content string, fields ...[2]string) (fileMeta, int) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for _, f := range fields {
-		mw.WriteField(f[0], f[1])
-	}
-	fw, _ := mw.CreateFormFile("file", name)
-	io.WriteString(fw, content)
-	mw.Close()
+	ct, body := testcluster.Form(fields, name, content)
 	var f fileMeta
-	code := p.call("POST", "/api/v1/files/upload", token, mw.FormDataContentType(), &buf, &f)
+	code := p.call("POST", "/api/v1/files/upload", token, ct, body, &f)
 	return f, code
 }
 
@@ -68,12 +61,8 @@ func (p *proc) account(adminToken, name, role string) (string, string) {
 		p.t.Fatalf("creating %s: %d", name, code)
 	}
 	sa.ID, sa.ClientID, sa.ClientSecret = raw["id"], raw["client_id"], raw["client_secret"]
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	p.call("POST", "/api/v1/auth/token", "", "application/x-www-form-urlencoded",
-		strings.NewReader("grant_type=client_credentials&client_id="+sa.ClientID+"&client_secret="+sa.ClientSecret), &tok)
-	return tok.AccessToken, sa.ID
+	_, tok := testcluster.Token(p.t, p.url, sa.ClientID, sa.ClientSecret)
+	return tok, sa.ID
 }
 
 // splitEnv is what a process without the admin role needs to reach one.

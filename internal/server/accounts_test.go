@@ -3,7 +3,6 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,21 +24,6 @@ type account struct {
 	RateLimit           int        `json:"rate_limit"`
 	SecretExpiresAt     *time.Time `json:"secret_expires_at"`
 	SecretExpiresInDays *int       `json:"secret_expires_in_days"`
-}
-
-// tokenStatus asks for a token and returns the status code and the token.
-func tokenStatus(t *testing.T, c *testcluster.Cluster, id, secret string) (int, string) {
-	t.Helper()
-	resp, err := http.PostForm(c.URL+"/api/v1/auth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&tok)
-	return resp.StatusCode, tok.AccessToken
 }
 
 func jsonBody(v any) *strings.Reader {
@@ -109,7 +93,7 @@ func testServiceAccountLifecycle(t *testing.T, db func(*config.Config)) {
 			t.Fatalf("account %s: %d", id, r.StatusCode)
 		}
 	}
-	if code, _ := tokenStatus(t, c, a.ClientID, a.ClientSecret); code != 200 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, a.ClientSecret); code != 200 {
 		t.Fatalf("token: %d", code)
 	}
 
@@ -119,11 +103,11 @@ func testServiceAccountLifecycle(t *testing.T, db func(*config.Config)) {
 	if got.Status != "suspended" || got.RateLimit != 10 || got.Name != "billing-v2" {
 		t.Fatalf("update: %+v", got)
 	}
-	if code, _ := tokenStatus(t, c, a.ClientID, a.ClientSecret); code != 401 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, a.ClientSecret); code != 401 {
 		t.Fatalf("token of a suspended account: %d", code)
 	}
 	do("PUT", "/api/v1/service-accounts/"+a.ID, map[string]any{"status": "active"})
-	if code, _ := tokenStatus(t, c, a.ClientID, a.ClientSecret); code != 200 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, a.ClientSecret); code != 200 {
 		t.Fatalf("token after reactivation: %d", code)
 	}
 
@@ -134,10 +118,10 @@ func testServiceAccountLifecycle(t *testing.T, db func(*config.Config)) {
 	if r.StatusCode != 200 || rot.ClientSecret == "" || rot.ClientSecret == a.ClientSecret || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("rotate: %d %+v", r.StatusCode, rot)
 	}
-	if code, _ := tokenStatus(t, c, a.ClientID, a.ClientSecret); code != 401 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, a.ClientSecret); code != 401 {
 		t.Fatalf("old secret after rotation: %d", code)
 	}
-	if code, _ := tokenStatus(t, c, a.ClientID, rot.ClientSecret); code != 200 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, rot.ClientSecret); code != 200 {
 		t.Fatalf("new secret: %d", code)
 	}
 
@@ -158,7 +142,7 @@ func testServiceAccountLifecycle(t *testing.T, db func(*config.Config)) {
 	if r := do("DELETE", "/api/v1/service-accounts/"+a.ID, nil); r.StatusCode != 204 {
 		t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
 	}
-	if code, _ := tokenStatus(t, c, a.ClientID, rot.ClientSecret); code != 401 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, rot.ClientSecret); code != 401 {
 		t.Fatalf("token of a deleted account: %d", code)
 	}
 	for _, req := range [][2]string{{"POST", "/rotate-secret"}, {"DELETE", ""}, {"PUT", ""}} {
@@ -190,11 +174,11 @@ func TestSecretExpiry(t *testing.T) {
 	admin := c.AdminToken()
 	var a account
 	c.Do("POST", "/api/v1/service-accounts", admin, "application/json", jsonBody(map[string]any{"name": "short"}), nil).JSON(t, &a)
-	if code, _ := tokenStatus(t, c, a.ClientID, a.ClientSecret); code != 200 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, a.ClientSecret); code != 200 {
 		t.Fatalf("fresh secret: %d", code)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	if code, _ := tokenStatus(t, c, a.ClientID, a.ClientSecret); code != 401 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, a.ClientSecret); code != 401 {
 		t.Fatalf("expired secret: %d", code)
 	}
 	var got account
@@ -204,11 +188,11 @@ func TestSecretExpiry(t *testing.T) {
 	}
 	var rot account
 	c.Do("POST", "/api/v1/service-accounts/"+a.ID+"/rotate-secret", admin, "", nil, nil).JSON(t, &rot)
-	if code, _ := tokenStatus(t, c, a.ClientID, rot.ClientSecret); code != 200 {
+	if code, _ := testcluster.Token(t, c.URL, a.ClientID, rot.ClientSecret); code != 200 {
 		t.Fatalf("rotated secret: %d", code)
 	}
 	// The bootstrap account's secret never expires.
-	if code, _ := tokenStatus(t, c, c.ClientID, c.ClientSecret); code != 200 {
+	if code, _ := testcluster.Token(t, c.URL, c.ClientID, c.ClientSecret); code != 200 {
 		t.Fatalf("bootstrap secret: %d", code)
 	}
 }
@@ -281,7 +265,7 @@ func TestBootstrapClientID(t *testing.T) {
 	if c.ClientID != "sa_provisioned-01" {
 		t.Fatalf("bootstrap client id %q", c.ClientID)
 	}
-	if code, _ := tokenStatus(t, c, c.ClientID, c.ClientSecret); code != 200 {
+	if code, _ := testcluster.Token(t, c.URL, c.ClientID, c.ClientSecret); code != 200 {
 		t.Fatalf("token of the fixed id: %d", code)
 	}
 }

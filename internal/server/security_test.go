@@ -53,7 +53,7 @@ func testTokenGuard(t *testing.T, db func(*config.Config)) {
 	c.Do("POST", "/api/v1/service-accounts", c.AdminToken(), "application/json", jsonBody(map[string]any{"name": "target"}), nil).JSON(t, &a)
 	freshWindow()
 	for i := 0; i < 10; i++ {
-		if code, _ := tokenStatus(t, c, a.ClientID, "guess-"+strconv.Itoa(i)); code != 401 {
+		if code, _ := testcluster.Token(t, c.URL, a.ClientID, "guess-"+strconv.Itoa(i)); code != 401 {
 			t.Fatalf("guess %d: %d", i, code)
 		}
 	}
@@ -86,7 +86,7 @@ func TestAuditTrail(t *testing.T) { bothDatabases(t, testAuditTrail) }
 func testAuditTrail(t *testing.T, dbOpt func(*config.Config)) {
 	c := testcluster.Start(t, dbOpt)
 	admin := c.AdminToken()
-	tokenStatus(t, c, c.ClientID, "wrong")
+	testcluster.Token(t, c.URL, c.ClientID, "wrong")
 	var a account
 	c.Do("POST", "/api/v1/service-accounts", admin, "application/json", jsonBody(map[string]any{"name": "app"}), nil).JSON(t, &a)
 	c.Do("POST", "/api/v1/service-accounts/"+a.ID+"/rotate-secret", admin, "", nil, nil)

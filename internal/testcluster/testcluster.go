@@ -112,19 +112,28 @@ func Credentials(t testing.TB, dataDir string) (clientID, secret string) {
 // Token obtains an access token for a service account.
 func (c *Cluster) Token(clientID, secret string) string {
 	c.t.Helper()
-	resp, err := http.PostForm(c.URL+"/api/v1/auth/token", url.Values{
+	status, tok := Token(c.t, c.URL, clientID, secret)
+	if status != 200 || tok == "" {
+		c.t.Fatalf("token request: %d", status)
+	}
+	return tok
+}
+
+// Token asks the server at baseURL for a token with client credentials and
+// returns the status of the answer and the token it holds ("" if none).
+func Token(t testing.TB, baseURL, clientID, secret string) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(baseURL+"/api/v1/auth/token", url.Values{
 		"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}})
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&tok) != nil {
-		c.t.Fatalf("token request: %s", resp.Status)
-	}
-	return tok.AccessToken
+	json.NewDecoder(resp.Body).Decode(&tok)
+	return resp.StatusCode, tok.AccessToken
 }
 
 // AdminToken returns a token of the bootstrap admin account.
