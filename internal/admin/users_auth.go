@@ -111,26 +111,21 @@ func hashToken(t string) string {
 func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) {
 	const op = "admin.Refresh"
 	bad := errs.E(op, errs.Unauthenticated, errs.Msg("invalid or expired refresh token"))
+	// Spending the token deletes it, in the statement that reads it: of
+	// two refreshes at once, one gets the row. An expired token goes too,
+	// as the hourly purge would take it.
 	var userID string
 	var expires dbTime
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT user_id, expires_at FROM refresh_tokens WHERE token_hash = ?`), hashToken(refresh)).
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING user_id, expires_at`), hashToken(refresh)).
 		Scan(&userID, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, bad
+		return Session{}, bad // unknown, or spent already
 	}
 	if err != nil {
 		return Session{}, sqldb.Err(op, err)
 	}
 	if !s.clock().Before(expires.Time) {
 		return Session{}, bad
-	}
-	// Spending the token deletes it; of two refreshes at once, one does.
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM refresh_tokens WHERE token_hash = ?`), hashToken(refresh))
-	if err != nil {
-		return Session{}, sqldb.Err(op, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return Session{}, bad // spent by a concurrent refresh
 	}
 	u, err := s.User(ctx, userID)
 	if err != nil || u.Status != userStatusActive {
