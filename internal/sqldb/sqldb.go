@@ -6,24 +6,22 @@
 package sqldb
 
 import (
-	"errors"
-
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/artstore/artstore/internal/errs"
 )
@@ -61,10 +59,14 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	)
 	if IsPostgresDSN(dsn) {
 		dialect = Postgres
+		var conns int
+		if dsn, conns, err = poolSize(dsn); err != nil {
+			return nil, errs.E(op, errs.Invalid, err)
+		}
 		db, err = sql.Open("pgx", dsn)
 		if err == nil {
-			db.SetMaxOpenConns(16)
-			db.SetMaxIdleConns(16)
+			db.SetMaxOpenConns(conns)
+			db.SetMaxIdleConns(conns)
 		}
 	} else {
 		dialect = SQLite
@@ -114,6 +116,33 @@ func IsUniqueViolation(err error) bool {
 }
 
 // redact removes a password from a DSN for use in messages.
+// DefaultPoolSize is how many connections a process opens to PostgreSQL at
+// most, unless its DSN says otherwise with pool_max_conns.
+const DefaultPoolSize = 16
+
+// poolSize takes the pool_max_conns parameter, as pgx's own pool spells
+// it, out of a PostgreSQL URL: every other parameter reaches the server,
+// which would refuse this one. It returns the URL without it and the pool
+// size, DefaultPoolSize when the URL does not set it.
+func poolSize(dsn string) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", redact(dsn), err)
+	}
+	q := u.Query()
+	vals, ok := q["pool_max_conns"]
+	if !ok {
+		return dsn, DefaultPoolSize, nil
+	}
+	n, err := strconv.Atoi(vals[0])
+	if len(vals) != 1 || err != nil || n < 1 || n > 1000 {
+		return "", 0, errs.Msg("pool_max_conns must be one number from 1 to 1000, not %q", strings.Join(vals, ","))
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
+
 func redact(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
 		rest := dsn[i+3:]
