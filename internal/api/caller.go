@@ -23,7 +23,9 @@ type Caller struct {
 	Tokens TokenSource // nil: no token unless one is forwarded
 }
 
-// Do sends a request and returns the response of a 2xx status.
+// Do sends a request and returns the response of a 2xx status. A request
+// whose token from Tokens is refused (401) is sent once more with a new
+// token when Tokens is an Invalidator and the body can be sent again.
 func (c *Caller) Do(ctx context.Context, op, method, path string, hdr http.Header, body io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
 	if err != nil {
@@ -32,28 +34,44 @@ func (c *Caller) Do(ctx context.Context, op, method, path string, hdr http.Heade
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	tok, ok := ForwardedToken(ctx)
-	if !ok && c.Tokens != nil {
-		if tok, err = c.Tokens.Token(ctx); err != nil {
-			return nil, errs.E(op, err)
+	tok, forwarded := ForwardedToken(ctx)
+	for retried := false; ; retried = true {
+		if !forwarded && c.Tokens != nil {
+			if tok, err = c.Tokens.Token(ctx); err != nil {
+				return nil, errs.E(op, err)
+			}
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		hc := c.HTTP
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, errs.E(op, errs.Unavailable, err)
+		}
+		if resp.StatusCode/100 == 2 {
+			return resp, nil
+		}
+		inv, ok := c.Tokens.(Invalidator)
+		if resp.StatusCode != http.StatusUnauthorized || forwarded || !ok {
+			defer resp.Body.Close()
+			return nil, ReadError(op, resp)
+		}
+		inv.Invalidate(tok)
+		if retried || (body != nil && req.GetBody == nil) {
+			defer resp.Body.Close()
+			return nil, ReadError(op, resp)
+		}
+		resp.Body.Close()
+		if req.GetBody != nil {
+			if req.Body, err = req.GetBody(); err != nil {
+				return nil, errs.E(op, errs.Invalid, err)
+			}
 		}
 	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, errs.E(op, errs.Unavailable, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		return nil, ReadError(op, resp)
-	}
-	return resp, nil
 }
 
 // Call sends a request with an optional JSON body and decodes a JSON

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,41 +40,68 @@ type ClientCredentials struct {
 
 // Token implements TokenSource.
 func (c *ClientCredentials) Token(ctx context.Context) (string, error) {
-	const op = "api.ClientCredentials"
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.token != "" && time.Now().Before(c.refresh) {
 		return c.token, nil
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}
-	req, err := http.NewRequestWithContext(ctx, "POST", c.TokenURL, strings.NewReader(form.Encode()))
+	tok, ttl, err := RequestToken(ctx, c.HTTPClient, c.TokenURL, c.ClientID, c.ClientSecret)
 	if err != nil {
-		return "", errs.E(op, errs.Invalid, err)
+		return "", err
+	}
+	c.token = tok
+	// Renew when four fifths of the lifetime have passed.
+	c.refresh = time.Now().Add(ttl * 4 / 5)
+	return c.token, nil
+}
+
+// Invalidate implements Invalidator: a token a service refused is
+// forgotten, so that the next request obtains a new one.
+func (c *ClientCredentials) Invalidate(tok string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token == tok {
+		c.token = ""
+	}
+}
+
+// Invalidator is a TokenSource that can be told that a token it gave was
+// refused (401), because it was revoked or its signing key retired before
+// it expired. Caller then asks for a new token and tries once more.
+type Invalidator interface {
+	TokenSource
+	Invalidate(tok string)
+}
+
+// RequestToken obtains a token from a token endpoint with the OAuth2
+// client-credentials grant, and returns it with its lifetime.
+func RequestToken(ctx context.Context, hc *http.Client, tokenURL, clientID, secret string) (string, time.Duration, error) {
+	const op = "api.RequestToken"
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}}
+	req, err := http.NewRequestWithContext(ctx, "POST", tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", 0, errs.E(op, errs.Invalid, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	hc := c.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", errs.E(op, errs.Unavailable, err)
+		return "", 0, errs.E(op, errs.Unavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", ReadError(op, resp)
+		return "", 0, ReadError(op, resp)
 	}
 	var t struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int64  `json:"expires_in"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil || t.AccessToken == "" {
-		return "", errs.E(op, errs.Unavailable, errs.Msg("token endpoint gave no token"))
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil || t.AccessToken == "" {
+		return "", 0, errs.E(op, errs.Unavailable, errs.Msg("the token endpoint sent no token"))
 	}
-	c.token = t.AccessToken
-	// Renew when four fifths of the lifetime have passed.
-	c.refresh = time.Now().Add(time.Duration(t.ExpiresIn) * time.Second * 4 / 5)
-	return c.token, nil
+	return t.AccessToken, time.Duration(t.ExpiresIn) * time.Second, nil
 }
 
 type forwardKey struct{}

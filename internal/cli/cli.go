@@ -54,7 +54,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitOK
 	case errors.Is(err, errProblems):
 		return ExitProblems
-	case errors.As(err, new(usageError)), strings.HasPrefix(err.Error(), "unknown command"), errs.Is(errs.Invalid, err) && isConfigErr(err):
+	case errors.As(err, new(usageError)), strings.HasPrefix(err.Error(), "unknown command"),
+		errs.Is(errs.Invalid, err) && opIn(err, "config.", "client."):
 		fmt.Fprintln(stderr, "artstore:", err)
 		return ExitUsage
 	case errs.CodeOf(err) == "CHECKSUM_MISMATCH":
@@ -72,9 +73,36 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 }
 
-func isConfigErr(err error) bool {
+// opIn reports whether err was raised by an operation with one of the
+// prefixes: a configuration that does not hold, or a value the server
+// refused (400), is a bad argument.
+func opIn(err error, prefixes ...string) bool {
 	var e *errs.Error
-	return errors.As(err, &e) && strings.HasPrefix(e.Op, "config.")
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(e.Op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// usageArgs makes the argument checks of cmd and its subcommands usage
+// errors, as flag errors are.
+func usageArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -89,11 +117,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	cf := &clientFlags{}
 	for _, c := range []*cobra.Command{
 		newLogin(cf, stdout), newUpload(cf, stdout, stderr), newGet(cf, stdout, stderr),
-		newSearch(cf, stdout), newInfo(cf, stdout), newRm(cf, stdout), newFinalize(cf, stdout),
+		newSearch(cf, stdout), newInfo(cf, stdout, stderr), newRm(cf, stdout, stderr), newFinalize(cf, stdout, stderr),
 	} {
 		cf.register(c)
 		root.AddCommand(c)
 	}
+	usageArgs(root)
 	return root
 }
 

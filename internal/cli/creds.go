@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,8 +45,8 @@ func loadCredentials() (*credentials, error) {
 		return nil, errs.E("cli.credentials", errs.Invalid, err)
 	}
 	var c credentials
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, errs.E("cli.credentials", errs.Invalid, errs.Msg("%s: %v", p, err))
+	if err := json.Unmarshal(b, &c); err != nil || c.ClientID == "" {
+		return nil, errs.E("cli.credentials", errs.Unauthenticated, errs.Msg("%s is damaged: run `artstore login` again", p))
 	}
 	return &c, nil
 }
@@ -59,7 +57,12 @@ func (c *credentials) save() error {
 	if err != nil {
 		return err
 	}
+	// The directory is the program's own; whoever can write to it could
+	// replace the file.
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return errs.E("cli.credentials", errs.Invalid, err)
+	}
+	if err := os.Chmod(filepath.Dir(p), 0o700); err != nil {
 		return errs.E("cli.credentials", errs.Invalid, err)
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
@@ -98,33 +101,24 @@ func (c *credentials) Token(ctx context.Context) (string, error) {
 	return c.AccessToken, nil
 }
 
-var _ api.TokenSource = (*credentials)(nil)
+// Invalidate implements api.Invalidator: a cached token the server refused
+// is dropped, so that the next request, or the next command, obtains a new
+// one with the client credentials.
+func (c *credentials) Invalidate(tok string) {
+	if c.AccessToken == tok {
+		c.AccessToken, c.ExpiresAt = "", time.Time{}
+		c.save() // at worst the next command is refused once more
+	}
+}
+
+var _ api.Invalidator = (*credentials)(nil)
 
 // refresh obtains a token with the client credentials.
 func (c *credentials) refresh(ctx context.Context) error {
-	const op = "cli.login"
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}
-	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(c.Server, "/")+"/api/v1/auth/token", strings.NewReader(form.Encode()))
+	tok, ttl, err := api.RequestToken(ctx, nil, strings.TrimSuffix(c.Server, "/")+"/api/v1/auth/token", c.ClientID, c.ClientSecret)
 	if err != nil {
-		return errs.E(op, errs.Invalid, err)
+		return errs.E("cli.login", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return errs.E(op, errs.Unavailable, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return api.ReadError(op, resp)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int64  `json:"expires_in"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		return errs.E(op, errs.Unavailable, errs.Msg("the token endpoint sent no token"))
-	}
-	c.AccessToken = tok.AccessToken
-	c.ExpiresAt = time.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	c.AccessToken, c.ExpiresAt = tok, time.Now().Add(ttl)
 	return nil
 }

@@ -5,13 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -50,19 +53,65 @@ func (f *clientFlags) serverURL(c *credentials) string {
 	return "http://127.0.0.1:8080"
 }
 
-// client returns a client of the server with the stored credentials.
+// client returns a client of the server logged in to, with the stored
+// credentials. A --server or ARTSTORE_SERVER naming another server is
+// refused: the stored secret goes to the server it was issued by and to no
+// other.
 func (f *clientFlags) client() (*client.Client, error) {
 	c, err := loadCredentials()
 	if err != nil {
 		return nil, err
 	}
-	srv := f.serverURL(c)
-	if c.Server != srv {
-		// Tokens of one server are no good on another.
-		c.Server, c.AccessToken = srv, ""
+	if srv := f.serverURL(c); strings.TrimSuffix(srv, "/") != strings.TrimSuffix(c.Server, "/") {
+		return nil, errs.E("cli.credentials", errs.Unauthenticated,
+			errs.Msg("logged in to %s, not %s: run `artstore login --server %s` first", c.Server, srv, srv))
 	}
-	return client.New(srv, c), nil
+	return client.New(c.Server, c), nil
 }
+
+// each runs fn for every argument in turn and returns the results of those
+// that succeed. When more than one is given, each failure is reported on
+// stderr as it happens and the others still run; the error returned then
+// counts the failures and carries the first, whose kind sets the exit
+// code. An interruption stops at once.
+func each[T any](ctx context.Context, stderr io.Writer, args []string, fn func(arg string) (T, error)) ([]T, error) {
+	out := []T{}
+	var (
+		first  error
+		failed int
+	)
+	for _, arg := range args {
+		v, err := fn(arg)
+		if err == nil {
+			out = append(out, v)
+			continue
+		}
+		err = fmt.Errorf("%s: %w", arg, err)
+		if len(args) == 1 || ctx.Err() != nil {
+			return out, err
+		}
+		fmt.Fprintln(stderr, "artstore:", err)
+		if failed++; first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return out, failedError{first: first, failed: failed, of: len(args)}
+	}
+	return out, nil
+}
+
+// failedError is the error of a command some of whose arguments failed.
+type failedError struct {
+	first      error
+	failed, of int
+}
+
+func (e failedError) Error() string {
+	return fmt.Sprintf("%d of %d failed (the first: %v)", e.failed, e.of, e.first)
+}
+
+func (e failedError) Unwrap() error { return e.first }
 
 // progress returns a writer that shows a progress bar on stderr when it is
 // a terminal, and discards otherwise.
@@ -73,6 +122,15 @@ func (f *clientFlags) progress(stderr io.Writer, size int64, desc string) io.Wri
 	}
 	return progressbar.NewOptions64(size, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
 		progressbar.OptionSetDescription(desc), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100e6))
+}
+
+// orErr returns err, or else next: the error of a command that printed
+// what it could.
+func orErr(err, next error) error {
+	if err != nil {
+		return err
+	}
+	return next
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -105,8 +163,11 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Upload files (temporary by default)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if permanent && ttl != 0 {
+			if permanent && cmd.Flags().Changed("ttl") {
 				return usageError{fmt.Errorf("--ttl applies to temporary files only")}
+			}
+			if cmd.Flags().Changed("ttl") && (ttl < 1 || ttl > 365) {
+				return usageError{fmt.Errorf("--ttl must be from 1 to 365 days, not %d", ttl)}
 			}
 			md := map[string]any{}
 			for _, kv := range meta {
@@ -120,20 +181,19 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out []artstore.File
-			for _, path := range args {
-				f, err := uploadOne(cmd, c, cf, stderr, path, client.UploadOptions{
-					Permanent: permanent, TTLDays: ttl, Description: description, Tags: tags, Metadata: md, Compress: compress})
-				if err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
-				out = append(out, *f)
-			}
+			opts := client.UploadOptions{Permanent: permanent, TTLDays: ttl, Description: description,
+				Tags: tags, Metadata: md, Compress: compress}
+			out, err := each(cmd.Context(), stderr, args, func(path string) (artstore.File, error) {
+				return uploadOne(cmd, c, cf, stderr, path, opts)
+			})
+			// The files that were stored are listed whatever failed.
 			if cf.json {
-				return printJSON(stdout, out)
+				return orErr(err, printJSON(stdout, out))
 			}
-			printFiles(stdout, out)
-			return nil
+			if len(out) > 0 {
+				printFiles(stdout, out)
+			}
+			return err
 		},
 	}
 	fl := cmd.Flags()
@@ -146,18 +206,32 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-func uploadOne(cmd *cobra.Command, c *client.Client, cf *clientFlags, stderr io.Writer, path string, o client.UploadOptions) (*artstore.File, error) {
+func uploadOne(cmd *cobra.Command, c *client.Client, cf *clientFlags, stderr io.Writer, path string, o client.UploadOptions) (artstore.File, error) {
+	name := filepath.Base(path)
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return artstore.File{}, errs.E(errs.Invalid, errs.Msg("the file name has control characters, which the server refuses; rename the file"))
+	}
 	file, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return artstore.File{}, errs.E(errs.NotExist, err)
+	}
 	if err != nil {
-		return nil, errs.E(errs.NotExist, err)
+		return artstore.File{}, err
 	}
 	defer file.Close()
 	st, err := file.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return nil, errs.E(errs.Invalid, errs.Msg("not a regular file"))
+	if err != nil {
+		return artstore.File{}, err
 	}
-	bar := cf.progress(stderr, st.Size(), filepath.Base(path))
-	return c.Upload(cmd.Context(), filepath.Base(path), io.TeeReader(file, bar), st.Size(), o)
+	if !st.Mode().IsRegular() {
+		return artstore.File{}, errs.E(errs.Invalid, errs.Msg("not a regular file"))
+	}
+	bar := cf.progress(stderr, st.Size(), name)
+	f, err := c.Upload(cmd.Context(), name, io.TeeReader(file, bar), st.Size(), o)
+	if err != nil {
+		return artstore.File{}, err
+	}
+	return *f, nil
 }
 
 func newGet(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -177,8 +251,9 @@ func newGet(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			dst := output
-			if dst == "" {
-				dst = filepath.Base(f.OriginalFilename)
+			if st, err := os.Stat(dst); dst == "" || (err == nil && st.IsDir()) {
+				// Into a directory, the file goes under its own name.
+				dst = filepath.Join(dst, filepath.Base(f.OriginalFilename))
 			}
 			if err := download(ctx, c, cf, stderr, f, dst); err != nil {
 				return err
@@ -210,6 +285,16 @@ func download(ctx context.Context, c *client.Client, cf *clientFlags, stderr io.
 		os.Remove(part)
 		h, have = sha256.New(), 0
 	}
+	var body io.ReadCloser = io.NopCloser(strings.NewReader(""))
+	start := have
+	if have < f.Size || f.Size == 0 {
+		if body, start, err = c.Download(ctx, f.FileID, have, `"`+f.Checksum+`"`); err != nil {
+			return err
+		}
+	}
+	defer body.Close()
+	// The part is created once the server has answered, so that a refused
+	// download leaves nothing behind.
 	out, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return errs.E(op, errs.Invalid, err)
@@ -219,14 +304,6 @@ func download(ctx context.Context, c *client.Client, cf *clientFlags, stderr io.
 	if pb, ok := bar.(*progressbar.ProgressBar); ok {
 		pb.Set64(have)
 	}
-	var body io.ReadCloser = io.NopCloser(strings.NewReader(""))
-	start := have
-	if have < f.Size || f.Size == 0 {
-		if body, start, err = c.Download(ctx, f.FileID, have, `"`+f.Checksum+`"`); err != nil {
-			return err
-		}
-	}
-	defer body.Close()
 	if start == 0 && have > 0 {
 		// The server sends the whole file: the part was of another one.
 		if err := out.Truncate(0); err != nil {
@@ -335,34 +412,33 @@ func newSearch(cf *clientFlags, stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
-// eachFile runs fn for each file id argument and prints what it returns.
-func eachFile(cf *clientFlags, stdout io.Writer, fn func(cmd *cobra.Command, c *client.Client, id string) (*artstore.File, error)) func(*cobra.Command, []string) error {
+// eachFile runs fn for each file id argument, as each does, and prints
+// the files it returns.
+func eachFile(cf *clientFlags, stdout, stderr io.Writer, fn func(cmd *cobra.Command, c *client.Client, id string) (*artstore.File, error)) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		c, err := cf.client()
 		if err != nil {
 			return err
 		}
-		var out []artstore.File
-		for _, id := range args {
+		var files []artstore.File
+		_, err = each(cmd.Context(), stderr, args, func(id string) (struct{}, error) {
 			f, err := fn(cmd, c, id)
-			if err != nil {
-				return fmt.Errorf("%s: %w", id, err)
-			}
 			if f != nil {
-				out = append(out, *f)
+				files = append(files, *f)
 			}
-		}
+			return struct{}{}, err
+		})
 		if cf.json {
-			return printJSON(stdout, out)
+			return orErr(err, printJSON(stdout, append([]artstore.File{}, files...)))
 		}
-		if len(out) > 0 {
-			printFiles(stdout, out)
+		if len(files) > 0 {
+			printFiles(stdout, files)
 		}
-		return nil
+		return err
 	}
 }
 
-func newInfo(cf *clientFlags, stdout io.Writer) *cobra.Command {
+func newInfo(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use: "info FILE_ID...", Short: "Show files' metadata", Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -370,35 +446,34 @@ func newInfo(cf *clientFlags, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out []*artstore.File
-			for _, id := range args {
-				f, err := c.Stat(cmd.Context(), id)
-				if err != nil {
-					return fmt.Errorf("%s: %w", id, err)
-				}
-				out = append(out, f)
-			}
-			if len(out) == 1 {
+			out, err := each(cmd.Context(), stderr, args, func(id string) (*artstore.File, error) {
+				return c.Stat(cmd.Context(), id)
+			})
+			// One file is printed as an object, several as an array.
+			switch {
+			case len(args) == 1 && err == nil:
 				return printJSON(stdout, out[0])
+			case len(args) > 1:
+				return orErr(err, printJSON(stdout, out))
 			}
-			return printJSON(stdout, out)
+			return err
 		},
 	}
 }
 
-func newRm(cf *clientFlags, stdout io.Writer) *cobra.Command {
+func newRm(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use: "rm FILE_ID...", Short: "Delete temporary files", Args: cobra.MinimumNArgs(1),
-		RunE: eachFile(cf, stdout, func(cmd *cobra.Command, c *client.Client, id string) (*artstore.File, error) {
+		RunE: eachFile(cf, stdout, stderr, func(cmd *cobra.Command, c *client.Client, id string) (*artstore.File, error) {
 			return nil, c.Delete(cmd.Context(), id)
 		}),
 	}
 }
 
-func newFinalize(cf *clientFlags, stdout io.Writer) *cobra.Command {
+func newFinalize(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use: "finalize FILE_ID...", Short: "Make temporary files permanent", Args: cobra.MinimumNArgs(1),
-		RunE: eachFile(cf, stdout, func(cmd *cobra.Command, c *client.Client, id string) (*artstore.File, error) {
+		RunE: eachFile(cf, stdout, stderr, func(cmd *cobra.Command, c *client.Client, id string) (*artstore.File, error) {
 			return c.Finalize(cmd.Context(), id)
 		}),
 	}

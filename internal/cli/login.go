@@ -2,12 +2,15 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/artstore/artstore/internal/errs"
 )
 
 func newLogin(cf *clientFlags, stdout io.Writer) *cobra.Command {
@@ -28,7 +31,10 @@ func newLogin(cf *clientFlags, stdout io.Writer) *cobra.Command {
 				secret = os.Getenv("ARTSTORE_CLIENT_SECRET")
 			}
 			if secret == "" {
-				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				line, err := readLine(cmd.Context(), cmd.InOrStdin())
+				if cmd.Context().Err() != nil {
+					return errs.E("cli.login", errs.Msg("interrupted"))
+				}
 				if err != nil && line == "" {
 					return usageError{fmt.Errorf("no client secret: give --client-secret, ARTSTORE_CLIENT_SECRET or a line on standard input")}
 				}
@@ -55,4 +61,25 @@ func newLogin(cf *clientFlags, stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&id, "client-id", "", "client id (env ARTSTORE_CLIENT_ID)")
 	cmd.Flags().StringVar(&secret, "client-secret", "", "client secret (env ARTSTORE_CLIENT_SECRET; prefer the environment or standard input)")
 	return cmd
+}
+
+// readLine reads the first line of r, or returns early when ctx ends (an
+// interrupt while waiting at a terminal); the read then goes on unseen
+// until the process exits.
+func readLine(ctx context.Context, r io.Reader) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		done <- result{line, err}
+	}()
+	select {
+	case res := <-done:
+		return res.line, res.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }

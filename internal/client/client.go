@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -67,7 +68,7 @@ func (c *Client) Upload(ctx context.Context, name string, r io.Reader, size int6
 // Stat returns a file's metadata.
 func (c *Client) Stat(ctx context.Context, fileID string) (*artstore.File, error) {
 	var f artstore.File
-	if err := c.Call(ctx, "client.Stat", "GET", "/api/v1/files/"+fileID, nil, &f); err != nil {
+	if err := c.Call(ctx, "client.Stat", "GET", "/api/v1/files/"+url.PathEscape(fileID), nil, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -86,7 +87,7 @@ func (c *Client) Download(ctx context.Context, fileID string, offset int64, etag
 			hdr.Set("If-Range", etag)
 		}
 	}
-	resp, err := c.Do(ctx, op, "GET", "/api/v1/files/"+fileID+"/download", hdr, nil)
+	resp, err := c.Do(ctx, op, "GET", "/api/v1/files/"+url.PathEscape(fileID)+"/download", hdr, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -105,13 +106,13 @@ func (c *Client) Search(ctx context.Context, q catalog.Query) (catalog.Result, e
 
 // Delete deletes a temporary file.
 func (c *Client) Delete(ctx context.Context, fileID string) error {
-	return c.Call(ctx, "client.Delete", "DELETE", "/api/v1/files/"+fileID, nil, nil)
+	return c.Call(ctx, "client.Delete", "DELETE", "/api/v1/files/"+url.PathEscape(fileID), nil, nil)
 }
 
 // Finalize turns a temporary file into a permanent one.
 func (c *Client) Finalize(ctx context.Context, fileID string) (*artstore.File, error) {
 	var f artstore.File
-	if err := c.Call(ctx, "client.Finalize", "POST", "/api/v1/files/"+fileID+"/finalize", nil, &f); err != nil {
+	if err := c.Call(ctx, "client.Finalize", "POST", "/api/v1/files/"+url.PathEscape(fileID)+"/finalize", nil, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
