@@ -8,7 +8,9 @@
 package artstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 )
@@ -113,7 +115,7 @@ type File struct {
 	UpdatedAt        time.Time       `json:"updated_at"`
 	Description      string          `json:"description"`
 	Tags             []string        `json:"tags"`
-	Metadata         map[string]any  `json:"metadata"`
+	Metadata         Metadata        `json:"metadata"`
 	RetentionPolicy  RetentionPolicy `json:"retention_policy"`
 	ExpiresAt        *time.Time      `json:"expires_at"`
 	Version          int64           `json:"version"`
@@ -177,6 +179,37 @@ type Changes struct {
 	JournalID string   `json:"journal_id"`
 }
 
+// MaxListed is how many file ids of each kind the report of a run over
+// many files (reconciliation, garbage collection) names; it counts them
+// all.
+const MaxListed = 100
+
+// Note records fileID in a report's list and count, naming no more than
+// MaxListed.
+func Note(list *[]string, count *int, fileID string) {
+	if *count < MaxListed {
+		*list = append(*list, fileID)
+	}
+	*count++
+}
+
+// Metadata is a file's custom metadata: any JSON object. It decodes numbers
+// as json.Number, so that an integer beyond 2^53 or a decimal keeps every
+// digit it was written with instead of being rounded to a float64.
+type Metadata map[string]any
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *Metadata) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // NewFile is what a caller says about a file it uploads.
 type NewFile struct {
 	FileID          string // optional; a UUID chosen by the caller
@@ -185,7 +218,7 @@ type NewFile struct {
 	Size            int64  // expected size, or -1 when unknown
 	Description     string
 	Tags            []string
-	Metadata        map[string]any
+	Metadata        Metadata
 	RetentionPolicy RetentionPolicy // empty means temporary
 	ExpiresAt       *time.Time
 	// Preserve, when set, carries a file over from another element (as
@@ -210,9 +243,9 @@ type Preserved struct {
 
 // FilePatch changes a file's metadata; nil fields are left alone.
 type FilePatch struct {
-	Description *string         `json:"description,omitempty"`
-	Tags        *[]string       `json:"tags,omitempty"`
-	Metadata    *map[string]any `json:"metadata,omitempty"`
+	Description *string   `json:"description,omitempty"`
+	Tags        *[]string `json:"tags,omitempty"`
+	Metadata    *Metadata `json:"metadata,omitempty"`
 	// MinVersion, when set, is the least version the update gives the
 	// file; only role admin may set it on an element, and clients never.
 	// Rolling back a finalize whose copy a catalog has seen uses it, so

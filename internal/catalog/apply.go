@@ -64,8 +64,9 @@ func applies(r *row, o target) bool {
 // happen or neither does. When ch.JournalID is the journal the cursor is
 // in, entries at or before the cursor are skipped, so a page may be
 // replayed. When it differs, the element has rebuilt its journal and every
-// entry is applied; the version rules keep that safe. The cursor never
-// moves back within one journal.
+// entry is applied; the version rules keep that safe. Such a page must
+// start the journal (its first entry has seq 1); any other is ignored. The
+// cursor never moves back within one journal.
 func (c *Catalog) Apply(ctx context.Context, elementID string, ch artstore.Changes) error {
 	const op = "catalog.Apply"
 	if err := checkID("element id", elementID); err != nil {
@@ -91,6 +92,13 @@ func (c *Catalog) Apply(ctx context.Context, elementID string, ch artstore.Chang
 			return err
 		}
 		same := err == nil && journal == clean(ch.JournalID)
+		if err == nil && !same && len(ch.Items) > 0 && ch.Items[0].Seq != 1 {
+			// Another journal is read from its start. A page from its
+			// middle is an entry of the journal the cursor has already
+			// left, pushed by the bus before the follower moved on; it
+			// must not take the cursor back.
+			return nil
+		}
 		next := ch.LastSeq
 		todo := targets[:0:0]
 		for i, it := range ch.Items {

@@ -223,6 +223,15 @@ func TestApplyMovesCursor(t *testing.T) {
 		if got := cursor("se-1"); got != "j2:2" {
 			t.Errorf("after a replay, cursor = %s, want j2:2", got)
 		}
+		// An entry of the old journal, pushed late by the bus, neither
+		// applies nor takes the cursor back.
+		mustApply(t, c, "se-1", page("j1", created(8, file("d", "se-1", 1))))
+		if got := cursor("se-1"); got != "j2:2" {
+			t.Errorf("after a late entry of the old journal, cursor = %s, want j2:2", got)
+		}
+		if _, err := c.Get(ctx, "d"); !errs.Is(errs.NotExist, err) {
+			t.Errorf("a late entry of the old journal applied: %v", err)
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -156,7 +157,7 @@ func TestGetReturnsTheFile(t *testing.T) {
 		want := *f
 		want.StorageElementID = "se-1"
 		if got.StorageElementID != "se-1" || got.Version != 3 || got.Description != want.Description ||
-			!slices.Equal(got.Tags, want.Tags) || got.Metadata["n"] != 1.5 || !got.ExpiresAt.Equal(exp) ||
+			!slices.Equal(got.Tags, want.Tags) || got.Metadata["n"] != json.Number("1.5") || !got.ExpiresAt.Equal(exp) ||
 			!got.UploadedAt.Equal(t0) {
 			t.Errorf("Get = %+v, want %+v", got, want)
 		}

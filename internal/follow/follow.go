@@ -37,6 +37,12 @@ type Config struct {
 	// minute. Default 200ms.
 	Backoff time.Duration
 	Logger  *slog.Logger
+	// Rebuilt, when set, is called after the first page of a rebuilt
+	// journal is applied. The new journal holds the files the element
+	// has, not the deletes the old one held past the sink's cursor, so the
+	// sink must be compared with the element (reconciled) to drop those
+	// files. It runs in the element's follower, which waits for it.
+	Rebuilt func(ctx context.Context, elementID string)
 }
 
 // Follower follows every element of a fleet into one sink.
@@ -151,7 +157,8 @@ func (f *Follower) step(ctx context.Context, id string, wait time.Duration) (int
 	if err != nil {
 		return 0, errs.E(op, err)
 	}
-	if journalID != "" && ch.JournalID != journalID && seq > 0 {
+	rebuilt := journalID != "" && ch.JournalID != journalID && seq > 0
+	if rebuilt {
 		// The element rebuilt its journal: its numbers start again, so
 		// read the new one from the start. The sink's version rules keep
 		// the replay from undoing newer state.
@@ -169,6 +176,10 @@ func (f *Follower) step(ctx context.Context, id string, wait time.Duration) (int
 	}
 	if err := f.sink.Apply(ctx, id, ch); err != nil {
 		return 0, errs.E(op, err)
+	}
+	if rebuilt && f.cfg.Rebuilt != nil {
+		f.cfg.Logger.Info("the element rebuilt its journal; reconciling", "element", id, "journal_id", ch.JournalID)
+		f.cfg.Rebuilt(ctx, id)
 	}
 	return len(ch.Items), nil
 }

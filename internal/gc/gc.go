@@ -26,17 +26,22 @@ type Catalog interface {
 	Remove(ctx context.Context, elementID, fileID string, version int64) error
 }
 
-// Report says what one run did.
+// Report says what one run did. Each list names at most
+// artstore.MaxListed files; its count counts them all.
 type Report struct {
-	StartedAt time.Time `json:"started_at"`
-	Duration  float64   `json:"duration_seconds"`
-	Examined  int       `json:"examined"`
-	Deleted   []string  `json:"deleted"` // file ids
-	Skipped   []string  `json:"skipped"` // candidates the element did not confirm
+	StartedAt    time.Time `json:"started_at"`
+	Duration     float64   `json:"duration_seconds"`
+	Examined     int       `json:"examined"`
+	Deleted      []string  `json:"deleted"` // file ids
+	DeletedCount int       `json:"deleted_count"`
+	Skipped      []string  `json:"skipped"` // candidates the element did not confirm
+	SkippedCount int       `json:"skipped_count"`
 	// FinalizedCopies are the temporary copies of finalized files removed
 	// after their safety margin.
 	FinalizedCopies []string `json:"finalized_copies"`
+	FinalizedCount  int      `json:"finalized_copies_count"`
 	Errors          []string `json:"errors"`
+	ErrorsCount     int      `json:"errors_count"`
 }
 
 // Sweeper removes something else that has outlived its time, such as the
@@ -84,18 +89,21 @@ func (c *Collector) SetSweeper(sw Sweeper) { c.sweep = sw }
 
 // Run collects once: every temporary file whose expiry has passed is
 // purged from its element, and the sweeper runs.
-func (c *Collector) Run(ctx context.Context) (Report, error) {
+func (c *Collector) Run(ctx context.Context) (rep Report, err error) {
 	c.run.Lock()
 	defer c.run.Unlock()
 	c.runs.Inc()
 	now := c.now().UTC()
-	rep := Report{StartedAt: now, Deleted: []string{}, Skipped: []string{}, FinalizedCopies: []string{}, Errors: []string{}}
-	defer func() { rep.Duration = time.Since(now).Seconds() }()
+	start := time.Now()
+	rep = Report{StartedAt: now, Deleted: []string{}, Skipped: []string{}, FinalizedCopies: []string{}, Errors: []string{}}
+	defer func() { rep.Duration = time.Since(start).Seconds() }()
 	if c.sweep != nil {
 		removed, err := c.sweep(ctx)
-		rep.FinalizedCopies = append(rep.FinalizedCopies, removed...)
+		for _, id := range removed {
+			artstore.Note(&rep.FinalizedCopies, &rep.FinalizedCount, id)
+		}
 		if err != nil {
-			rep.Errors = append(rep.Errors, err.Error())
+			artstore.Note(&rep.Errors, &rep.ErrorsCount, err.Error())
 		}
 	}
 	// The walk goes on from the last candidate, past any that stay in the
@@ -115,8 +123,8 @@ func (c *Collector) Run(ctx context.Context) (Report, error) {
 		}
 		after = &files[len(files)-1]
 	}
-	if len(rep.Deleted) > 0 || len(rep.Errors) > 0 {
-		c.log.Info("garbage collection", "deleted", len(rep.Deleted), "skipped", len(rep.Skipped), "errors", len(rep.Errors))
+	if rep.DeletedCount > 0 || rep.ErrorsCount > 0 {
+		c.log.Info("garbage collection", "deleted", rep.DeletedCount, "skipped", rep.SkippedCount, "errors", rep.ErrorsCount)
 	}
 	return rep, nil
 }
@@ -126,7 +134,7 @@ func (c *Collector) Run(ctx context.Context) (Report, error) {
 func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time, rep *Report) {
 	fail := func(err error) {
 		c.errors.Inc()
-		rep.Errors = append(rep.Errors, f.FileID+": "+err.Error())
+		artstore.Note(&rep.Errors, &rep.ErrorsCount, f.FileID+": "+err.Error())
 	}
 	el, err := c.fleet.Get(f.StorageElementID)
 	if err != nil {
@@ -135,9 +143,14 @@ func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time
 	}
 	cur, err := el.Stat(ctx, f.FileID)
 	if errs.Is(errs.NotExist, err) {
-		// Already gone; the journal will tell the catalog, and so do we.
-		c.cat.Remove(ctx, f.StorageElementID, f.FileID, f.Version+1)
-		rep.Skipped = append(rep.Skipped, f.FileID)
+		// Already gone; the journal will tell the catalog, and so do we,
+		// at the file's own version: should the element list the file
+		// again at that version (a 404 while it rebuilt its index), the
+		// version rules let that live state repair the tombstone.
+		if err := c.cat.Remove(ctx, f.StorageElementID, f.FileID, f.Version); err != nil {
+			c.log.Warn("recording a file gone from its element in the catalog", "file_id", f.FileID, "err", err)
+		}
+		artstore.Note(&rep.Skipped, &rep.SkippedCount, f.FileID)
 		return
 	}
 	if err != nil {
@@ -145,7 +158,7 @@ func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time
 		return
 	}
 	if cur.RetentionPolicy != artstore.Temporary || cur.ExpiresAt == nil || !cur.ExpiresAt.Before(now) {
-		rep.Skipped = append(rep.Skipped, f.FileID)
+		artstore.Note(&rep.Skipped, &rep.SkippedCount, f.FileID)
 		return
 	}
 	err = el.Purge(ctx, f.FileID)
@@ -158,5 +171,5 @@ func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time
 		c.log.Warn("recording a collected file in the catalog; the journal will bring it", "file_id", f.FileID, "err", err)
 	}
 	c.deleted.Inc()
-	rep.Deleted = append(rep.Deleted, f.FileID)
+	artstore.Note(&rep.Deleted, &rep.DeletedCount, f.FileID)
 }

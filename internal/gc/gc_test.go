@@ -16,7 +16,8 @@ import (
 
 // TestWalksPastStuckFiles checks that a run examines every expired file,
 // in batches, even when a whole batch of them cannot be purged (their
-// element is out of reach) and so stays in the catalog.
+// element is out of reach) and so stays in the catalog; its report counts
+// every failure and names the first MaxListed.
 func TestWalksPastStuckFiles(t *testing.T) {
 	ctx := context.Background()
 	cat, err := catalog.Open(ctx, testenv.SQLite(t, "catalog.db"))
@@ -24,7 +25,7 @@ func TestWalksPastStuckFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	const files = 7
+	const files = artstore.MaxListed + 7
 	for i := range files {
 		exp := now.Add(-time.Duration(files-i) * time.Hour)
 		err := cat.Put(ctx, &artstore.File{
@@ -37,12 +38,13 @@ func TestWalksPastStuckFiles(t *testing.T) {
 		}
 	}
 	c := New(cat, fleet.New(time.Second), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	c.batch = 2
+	c.batch = 20
 	rep, err := c.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Examined != files || len(rep.Errors) != files || len(rep.Deleted) != 0 {
-		t.Fatalf("run examined %d, errors %d, deleted %d; want %d examined, all failing", rep.Examined, len(rep.Errors), len(rep.Deleted), files)
+	if rep.Examined != files || rep.ErrorsCount != files || len(rep.Errors) != artstore.MaxListed || rep.DeletedCount != 0 || rep.Duration <= 0 {
+		t.Fatalf("run examined %d, errors %d (%d named), deleted %d, took %vs; want %d examined, all failing",
+			rep.Examined, rep.ErrorsCount, len(rep.Errors), rep.DeletedCount, rep.Duration, files)
 	}
 }

@@ -44,15 +44,9 @@ type ElementReport struct {
 }
 
 // MaxListed is how many files of each kind a report names.
-const MaxListed = 100
+const MaxListed = artstore.MaxListed
 
-// note records that fileID was repaired in one of the report's ways.
-func note(list *[]string, count *int, fileID string) {
-	if *count < MaxListed {
-		*list = append(*list, fileID)
-	}
-	*count++
-}
+var note = artstore.Note
 
 // Report is what one reconciliation found and did.
 type Report struct {
@@ -93,6 +87,17 @@ func (r *Reconciler) Run(ctx context.Context) Report {
 		r.log.Warn("reconciliation repaired drift", "repaired", rep.Repaired)
 	}
 	return rep
+}
+
+// Element reconciles one element, as Run does every element.
+func (r *Reconciler) Element(ctx context.Context, id string) ElementReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	er := r.element(ctx, id)
+	if n := er.AddedCount + er.UpdatedCount + er.RemovedCount; n > 0 {
+		r.log.Warn("reconciliation repaired drift", "element", id, "repaired", n)
+	}
+	return er
 }
 
 // listPage is how many files reconciliation asks an element for at once;
@@ -146,7 +151,11 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 		if _, err := el.Stat(ctx, fileID); !errs.Is(errs.NotExist, err) {
 			return nil // still there (or unknown): leave it
 		}
-		if err := r.cat.Remove(ctx, id, fileID, v+1); err != nil {
+		// The tombstone takes the file's own version, not the next one
+		// as an element's delete does: should the element list the file
+		// again at that version (a 404 while it rebuilt its index), the
+		// version rules let that live state repair the tombstone.
+		if err := r.cat.Remove(ctx, id, fileID, v); err != nil {
 			er.Error = err.Error()
 			return nil
 		}

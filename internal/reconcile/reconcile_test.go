@@ -11,7 +11,9 @@ import (
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/blob/local"
 	"github.com/artstore/artstore/internal/catalog"
+	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/fleet"
+	"github.com/artstore/artstore/internal/follow"
 	"github.com/artstore/artstore/internal/storage"
 	"github.com/artstore/artstore/internal/testenv"
 )
@@ -143,5 +145,106 @@ func TestReportNamesFirst(t *testing.T) {
 	er := New(cat, fl, nil).Run(context.Background()).Elements[0]
 	if er.AddedCount != MaxListed+3 || len(er.Added) != MaxListed || er.ElementFiles != MaxListed+3 || er.Error != "" {
 		t.Fatalf("report: %d added, %d named, %d listed, error %q", er.AddedCount, len(er.Added), er.ElementFiles, er.Error)
+	}
+}
+
+// hiding is an element that neither lists nor finds one of its files, as
+// an element does for a while when it rebuilds its index.
+type hiding struct {
+	artstore.Element
+	fileID string
+}
+
+func (e hiding) List(ctx context.Context, p artstore.Page) (artstore.FileList, error) {
+	l, err := e.Element.List(ctx, p)
+	l.Items = slices.DeleteFunc(l.Items, func(f artstore.File) bool { return f.FileID == e.fileID })
+	return l, err
+}
+
+func (e hiding) Stat(ctx context.Context, fileID string) (*artstore.File, error) {
+	if fileID == e.fileID {
+		return nil, errs.E(errs.NotExist, errs.Msg("not found"))
+	}
+	return e.Element.Stat(ctx, fileID)
+}
+
+// TestTransientAbsence checks that a file an element failed to find for a
+// while, and which reconciliation therefore removed, comes back once the
+// element finds it again at the same version, through reconciliation or
+// through the element's journal.
+func TestTransientAbsence(t *testing.T) {
+	ctx := context.Background()
+	el, cat := setup(t, 2)
+	l, err := el.List(ctx, artstore.Page{Limit: 10, ByID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := l.Items[0]
+	for _, f := range l.Items {
+		if _, err := cat.PutChanged(ctx, &f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, back := range []string{"reconciliation", "journal"} {
+		fl := fleet.New(0)
+		fl.Add("rw-01", hiding{el, gone.FileID})
+		if rep := New(cat, fl, nil).Run(ctx); rep.Elements[0].RemovedCount != 1 {
+			t.Fatalf("%s: run with the file hidden: %+v", back, rep.Elements[0])
+		}
+		if _, err := cat.Get(ctx, gone.FileID); !errs.Is(errs.NotExist, err) {
+			t.Fatalf("%s: the hidden file is still in the catalog: %v", back, err)
+		}
+		if back == "reconciliation" {
+			fl = fleet.New(0)
+			fl.Add("rw-01", el)
+			if rep := New(cat, fl, nil).Run(ctx); rep.Elements[0].AddedCount != 1 {
+				t.Fatalf("run with the file found again: %+v", rep.Elements[0])
+			}
+		} else {
+			// A rebuilt journal lists the file as created at its version.
+			err := cat.Apply(ctx, "rw-01", artstore.Changes{JournalID: "rebuilt", LastSeq: 1, Items: []artstore.Change{
+				{Seq: 1, Type: artstore.FileCreated, FileID: gone.FileID, Version: gone.Version, File: &gone}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f, err := cat.Get(ctx, gone.FileID); err != nil || f.Version != gone.Version {
+			t.Fatalf("%s: the file found again: %+v, %v", back, f, err)
+		}
+	}
+}
+
+// TestRebuiltJournal checks that a file deleted after the catalog's cursor,
+// in a journal the element then rebuilds (the new one holds only the files
+// it has), leaves the catalog as soon as the follower meets the new journal.
+func TestRebuiltJournal(t *testing.T) {
+	ctx := context.Background()
+	el, cat := setup(t, 3)
+	fl := fleet.New(0)
+	fl.Add("rw-01", el)
+	rec := New(cat, fl, nil)
+	fol := follow.New(cat, fl, follow.Config{Rebuilt: func(ctx context.Context, id string) { rec.Element(ctx, id) }})
+	if n, err := fol.CatchUp(ctx, "rw-01"); n != 3 || err != nil {
+		t.Fatalf("catch up: %d, %v", n, err)
+	}
+	l, err := el.List(ctx, artstore.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := l.Items[0].FileID
+	if err := el.(*storage.Element).Purge(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := el.(*storage.Element).Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fol.CatchUp(ctx, "rw-01"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.Get(ctx, gone); !errs.Is(errs.NotExist, err) {
+		t.Fatalf("the file deleted before the rebuild is still in the catalog: %v", err)
+	}
+	if rep := rec.Run(ctx); rep.Repaired != 0 || rep.Elements[0].CatalogFiles != 2 {
+		t.Fatalf("reconciliation after the rebuild: %+v", rep.Elements[0])
 	}
 }

@@ -283,12 +283,13 @@ func TestGarbageCollection(t *testing.T) {
 		Examined int      `json:"examined"`
 		Deleted  []string `json:"deleted"`
 		Errors   []string `json:"errors"`
+		Duration float64  `json:"duration_seconds"`
 	}
 	if r.StatusCode != 200 {
 		t.Fatalf("gc run: %d %s", r.StatusCode, r.Body)
 	}
 	r.JSON(t, &rep)
-	if rep.Examined != 2 || len(rep.Deleted) != 2 || len(rep.Errors) != 0 {
+	if rep.Examined != 2 || len(rep.Deleted) != 2 || len(rep.Errors) != 0 || rep.Duration <= 0 {
 		t.Fatalf("gc report: %s", r.Body)
 	}
 	for _, f := range []artstore.File{expired1, expired2} {
@@ -494,4 +495,38 @@ func TestDownloadJustDeleted(t *testing.T) {
 			t.Fatalf("download of a file just deleted: %d %v %s", r.StatusCode, r.Header, r.Body)
 		}
 	}
+}
+
+// TestMetadataNumbers stores numbers in metadata that a float64 cannot
+// hold: the element, the catalog and search give them back digit for
+// digit, after upload and after an update.
+func TestMetadataNumbers(t *testing.T) {
+	c := testcluster.Start(t)
+	tok := c.Account("app", "user")
+	const md = `{"id":9007199254740993,"big":12345678901234567890,"dec":0.10000000000000000555,"nested":{"n":[18446744073709551617]}}`
+	f := mustFile(t, ingestUpload(t, c, tok, "n.txt", "numbers", [2]string{"metadata", md}), 201)
+	want := func(what string, body []byte) {
+		t.Helper()
+		for _, lit := range []string{"9007199254740993", "12345678901234567890", "0.10000000000000000555", "18446744073709551617"} {
+			if !strings.Contains(string(body), lit) {
+				t.Errorf("%s lost %s: %s", what, lit, body)
+			}
+		}
+	}
+	want("the element's copy", c.Do("GET", "/elements/edit-01/api/v1/files/"+f.FileID, tok, "", nil, nil).Body)
+	testenv.Eventually(t, 10*time.Second, "the catalog to hold the file", func() bool {
+		return c.Do("GET", "/api/v1/files/"+f.FileID, tok, "", nil, nil).StatusCode == 200
+	})
+	want("the catalog", c.Do("GET", "/api/v1/files/"+f.FileID, tok, "", nil, nil).Body)
+	r := c.Do("POST", "/api/v1/search", tok, "application/json", strings.NewReader(`{"metadata":{"id":"9007199254740993"}}`), nil)
+	if !strings.Contains(string(r.Body), f.FileID) {
+		t.Errorf("search by the exact number: %s", r.Body)
+	}
+	want("search", r.Body)
+
+	r = c.Do("PATCH", "/api/v1/files/"+f.FileID, tok, "application/json", strings.NewReader(`{"metadata":`+md+`}`), nil)
+	if r.StatusCode != 200 {
+		t.Fatalf("patch: %d %s", r.StatusCode, r.Body)
+	}
+	want("the update", r.Body)
 }

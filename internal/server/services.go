@@ -53,7 +53,8 @@ func (s *Server) openServices(ctx context.Context) error {
 	if s.catalog, err = catalog.Open(ctx, db); err != nil {
 		return err
 	}
-	s.follower = follow.New(s.catalog, s.fleet, follow.Config{Logger: s.log})
+	s.follower = follow.New(s.catalog, s.fleet, follow.Config{Logger: s.log,
+		Rebuilt: func(ctx context.Context, id string) { s.reconciler.Element(ctx, id) }})
 	s.reconciler = reconcile.New(s.catalog, s.fleet, s.log)
 	if s.cfg.Has(config.RoleAdmin) {
 		s.gc = gc.New(s.catalog, s.fleet, s.log, s.metrics.Registry())
