@@ -230,6 +230,9 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 	if err == nil {
 		err = s.fin.step("written")
 	}
+	if err == nil {
+		err = unchanged(ctx, src, sf)
+	}
 	if err != nil {
 		// Nothing must be left on the target; the file stays temporary.
 		settled = s.rollback(ctx, j) == nil
@@ -265,6 +268,22 @@ func (s *Service) settledMeanwhile(ctx context.Context, j *job, f *artstore.File
 	// A finalize already forgotten is left alone: it may as well have
 	// completed, its temporary copy removed since.
 	return nil, errs.E("ingest.Finalize", err)
+}
+
+// unchanged checks that the source is still as it was copied: a change
+// that reached it meanwhile (straight through the element's API, or an
+// update that raced the finalize's start) would be missing from the copy,
+// whose version it would share.
+func unchanged(ctx context.Context, src artstore.Element, sf *artstore.File) error {
+	now, err := src.Stat(ctx, sf.FileID)
+	if err != nil {
+		return err
+	}
+	if now.Version != sf.Version {
+		return errs.E(errs.Conflict, errs.Code("FILE_CHANGED"),
+			errs.Msg("file %s changed while it was finalized (version %d, copied %d); finalize it again", sf.FileID, now.Version, sf.Version))
+	}
+	return nil
 }
 
 // copyFile writes the permanent copy and checks it.

@@ -167,6 +167,9 @@ func (s *Service) newFile(req UploadRequest) (artstore.NewFile, artstore.Mode, e
 func (s *Service) Update(ctx context.Context, fileID string, p artstore.FilePatch) (*artstore.File, error) {
 	const op = "ingest.Update"
 	cur, el, err := s.owner(ctx, fileID)
+	if err == nil {
+		err = s.notFinalizing(ctx, cur.FileID)
+	}
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -191,12 +194,29 @@ func (s *Service) Delete(ctx context.Context, fileID string) error {
 	if cur.RetentionPolicy != artstore.Temporary {
 		return errs.E(op, errs.Conflict, errs.Code("NOT_TEMPORARY"), errs.Msg("file %s is permanent; only temporary files can be deleted", fileID))
 	}
+	if err := s.notFinalizing(ctx, cur.FileID); err != nil {
+		return errs.E(op, err)
+	}
 	if err := el.Delete(ctx, cur.FileID); err != nil {
 		return errs.E(op, err)
 	}
 	// The element journals the delete with the next version.
 	if rerr := s.registry.Remove(ctx, cur.StorageElementID, cur.FileID, cur.Version+1); rerr != nil {
 		s.log.Warn("recording a delete in the registry; the journal will bring it", "file_id", fileID, "err", rerr)
+	}
+	return nil
+}
+
+// notFinalizing refuses to change a file while it is being finalized: the
+// copy would miss the change, and carry the version the change gives the
+// temporary copy.
+func (s *Service) notFinalizing(ctx context.Context, fileID string) error {
+	j, err := s.fin.get(ctx, fileID)
+	if err != nil {
+		return err
+	}
+	if j != nil && j.State != stateCopied {
+		return errs.E(errs.Conflict, errs.Code("FINALIZE_IN_PROGRESS"), errs.Msg("file %s is being finalized; try again when it is done", fileID))
 	}
 	return nil
 }

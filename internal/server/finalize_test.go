@@ -440,3 +440,53 @@ func catalogDB(t *testing.T, c *testcluster.Cluster) *sqldb.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestFinalizeMeetsChange changes a file while it is being finalized: the
+// public API refuses updates and deletes with 409, and a change that
+// reaches the element anyway makes the finalize roll back with 409, so that
+// the file stays whole on its edit element, changed, rather than the
+// permanent copy missing the change.
+func TestFinalizeMeetsChange(t *testing.T) {
+	c := testcluster.Start(t, noBackground)
+	tok, admin := c.Account("app", "user"), c.AdminToken()
+	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c.Server.Ingest().SetFinalizeHook(func(step string) error {
+		if step != "begun" {
+			return nil
+		}
+		patch := func(path string) *testcluster.Response {
+			return c.Do("PATCH", path+temp.FileID, tok, "application/json", strings.NewReader(`{"description":"changed"}`), nil)
+		}
+		if r := patch("/api/v1/files/"); r.StatusCode != 409 || !strings.Contains(string(r.Body), "FINALIZE_IN_PROGRESS") {
+			t.Errorf("update during finalize: %d %s", r.StatusCode, r.Body)
+		}
+		if r := c.Do("DELETE", "/api/v1/files/"+temp.FileID, tok, "", nil, nil); r.StatusCode != 409 {
+			t.Errorf("delete during finalize: %d %s", r.StatusCode, r.Body)
+		}
+		if r := patch("/elements/edit-01/api/v1/files/"); r.StatusCode != 200 {
+			t.Errorf("update on the element during finalize: %d %s", r.StatusCode, r.Body)
+		}
+		return nil
+	})
+	r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil)
+	if r.StatusCode != 409 || !strings.Contains(string(r.Body), "FILE_CHANGED") {
+		t.Fatalf("finalize of a file changed meanwhile: %d %s", r.StatusCode, r.Body)
+	}
+	c.Server.Ingest().SetFinalizeHook(nil)
+	if r := c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("the copy after the rollback: %d", r.StatusCode)
+	}
+	testenv.Eventually(t, 10*time.Second, "the changed file on its edit element", func() bool {
+		r := c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil)
+		return r.StatusCode == 200 && strings.Contains(string(r.Body), `"edit-01"`) && strings.Contains(string(r.Body), `"changed"`)
+	})
+	// Finalized again, the permanent copy has the change.
+	fin := mustFile(t, c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil), 200)
+	if fin.StorageElementID != "rw-01" || fin.Description != "changed" {
+		t.Fatalf("the second finalize: %+v", fin)
+	}
+	testenv.Eventually(t, 10*time.Second, "the catalog to point at the permanent copy", func() bool {
+		got := mustFile(t, c.Do("GET", "/api/v1/files/"+temp.FileID, tok, "", nil, nil), 200)
+		return got.StorageElementID == "rw-01" && got.Description == "changed"
+	})
+}
