@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/artstore/artstore/internal/artstore"
+	"github.com/artstore/artstore/internal/blob"
 )
 
 // Element wraps el so that its operations are counted and timed.
@@ -85,15 +86,7 @@ func (r *countingReader) Read(p []byte) (int, error) {
 }
 
 func (r *countingReader) WriteTo(w io.Writer) (int64, error) {
-	var (
-		n   int64
-		err error
-	)
-	if wt, ok := r.rc.(io.WriterTo); ok {
-		n, err = wt.WriteTo(w)
-	} else {
-		n, err = io.Copy(w, struct{ io.Reader }{r.rc})
-	}
+	n, err := blob.CopyTo(w, r.rc)
 	r.c.Add(float64(n))
 	return n, err
 }

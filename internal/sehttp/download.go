@@ -3,6 +3,7 @@ package sehttp
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,15 +48,16 @@ func ServeContent(w http.ResponseWriter, r *http.Request, f *artstore.File, open
 	}
 	off, n, status := int64(0), f.Size, http.StatusOK
 	if rh := r.Header.Get("Range"); rh != "" && ifRange(r.Header.Get("If-Range"), etag, f) {
-		start, length, ok := parseRange(rh, f.Size)
-		if !ok {
+		switch start, length, answer := parseRange(rh, f.Size); answer {
+		case rangeUnsatisfiable:
 			hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", f.Size))
 			api.WriteJSON(w, http.StatusRequestedRangeNotSatisfiable, api.ErrorBody{Error: api.ErrorDetail{
 				Code: "RANGE_NOT_SATISFIABLE", Message: fmt.Sprintf("range %q cannot be satisfied for %d bytes", errs.Brief(rh), f.Size)}})
 			return
+		case rangePart:
+			off, n, status = start, length, http.StatusPartialContent
+			hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, f.Size))
 		}
-		off, n, status = start, length, http.StatusPartialContent
-		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, f.Size))
 	}
 	rc, err := open(off, n)
 	if err != nil {
@@ -97,40 +99,68 @@ func etagMatch(header, etag string) bool {
 	return false
 }
 
-// parseRange parses a single byte range: "bytes=a-b", "bytes=a-" or the
-// suffix form "bytes=-n". Several ranges, a malformed header or a range
-// that starts beyond the end are not satisfiable. An end beyond the file
-// is clipped to it.
-func parseRange(h string, size int64) (off, n int64, ok bool) {
-	spec, found := strings.CutPrefix(h, "bytes=")
-	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false
+// rangeAnswer is what a Range header asks of a download.
+type rangeAnswer int
+
+const (
+	rangeWhole         rangeAnswer = iota // ignore the header: 200 with the whole file
+	rangePart                             // 206 with one range
+	rangeUnsatisfiable                    // 416
+)
+
+// parseRange parses a Range header (RFC 9110 §14.2) for a file of size
+// bytes. One byte range is served: "bytes=a-b", "bytes=a-" or the suffix
+// "bytes=-n", an end or suffix beyond the file clipped to it, however large
+// the number. A header of another unit, or of several ranges, is ignored
+// and the whole file sent, as the RFC allows a server that does not
+// support them; so is a suffix on an empty file. A malformed range, or one
+// that starts at or beyond the end, is not satisfiable.
+func parseRange(h string, size int64) (off, n int64, answer rangeAnswer) {
+	unit, spec, found := strings.Cut(h, "=")
+	if !found || !strings.EqualFold(strings.TrimSpace(unit), "bytes") || strings.Contains(spec, ",") {
+		return 0, 0, rangeWhole
 	}
 	a, b, found := strings.Cut(strings.TrimSpace(spec), "-")
 	if !found {
-		return 0, 0, false
+		return 0, 0, rangeUnsatisfiable
 	}
 	if a == "" {
-		suffix, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || suffix <= 0 || size == 0 {
-			return 0, 0, false
+		suffix, ok := rangeNumber(b)
+		switch {
+		case !ok || suffix == 0:
+			return 0, 0, rangeUnsatisfiable
+		case size == 0:
+			return 0, 0, rangeWhole
 		}
 		suffix = min(suffix, size)
-		return size - suffix, suffix, true
+		return size - suffix, suffix, rangePart
 	}
-	start, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || start < 0 || start >= size {
-		return 0, 0, false
+	start, ok := rangeNumber(a)
+	if !ok || start >= size {
+		return 0, 0, rangeUnsatisfiable
 	}
 	end := size - 1
 	if b != "" {
-		e, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || e < start {
-			return 0, 0, false
+		e, ok := rangeNumber(b)
+		if !ok || e < start {
+			return 0, 0, rangeUnsatisfiable
 		}
 		end = min(e, size-1)
 	}
-	return start, end - start + 1, true
+	return start, end - start + 1, rangePart
+}
+
+// rangeNumber parses the digits of a range; a number too large for int64
+// is taken as the largest, which any clipping brings back to the file.
+func rangeNumber(s string) (int64, bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return math.MaxInt64, true // only out of range, being all digits
+	}
+	return v, true
 }
 
 // ContentDisposition builds an attachment header for name: a quoted ASCII

@@ -106,20 +106,62 @@ func (e *Element) Open(ctx context.Context, fileID string, off, n int64) (io.Rea
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
-	if _, err := blob.CheckRange(f.Size, off, n); err != nil {
-		return nil, errs.E(op, err)
-	}
-	rc, err := e.openContent(ctx, f, off, n)
-	if errs.Is(errs.NotExist, err) {
-		// The index knows the file but its content is gone: that is
-		// damage, not a missing file.
-		return nil, errs.E(op, errs.Internal, errs.Msg("content of file %s is missing from the backend", fileID))
-	}
+	// The backend is asked for exactly the bytes the index records, so
+	// that content shorter than recorded fails instead of ending early.
+	n, err = blob.CheckRange(f.Size, off, n)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
-	return rc, nil
+	rc, err := e.openContent(ctx, f, off, n)
+	switch {
+	case errs.Is(errs.NotExist, err):
+		// The index knows the file but its content is gone: that is
+		// damage, not a missing file.
+		return nil, errs.E(op, errs.Internal, errs.Msg("content of file %s is missing from the backend", fileID))
+	case errs.Is(errs.Invalid, err):
+		// The range fits the file's size, so the backend refusing it
+		// means the stored content is shorter than it should be: damage
+		// too, not the caller's mistake.
+		return nil, errs.E(op, errs.Internal, errs.Msg("content of file %s is damaged: %v", fileID, err))
+	case err != nil:
+		return nil, errs.E(op, err)
+	}
+	return &exactReader{rc: rc, left: n, fileID: fileID}, nil
 }
+
+// exactReader fails a read of content that ends before the bytes asked
+// for, whatever the backend: a download must never end early as if whole.
+type exactReader struct {
+	rc     io.ReadCloser
+	left   int64
+	fileID string
+}
+
+func (r *exactReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	r.left -= int64(n)
+	if err == io.EOF && r.left > 0 {
+		err = r.short()
+	}
+	return n, err
+}
+
+// WriteTo keeps the backend's own WriteTo, through which a local file
+// reaches the network with sendfile.
+func (r *exactReader) WriteTo(w io.Writer) (int64, error) {
+	n, err := blob.CopyTo(w, r.rc)
+	r.left -= n
+	if err == nil && r.left > 0 {
+		err = r.short()
+	}
+	return n, err
+}
+
+func (r *exactReader) short() error {
+	return errs.E("storage.Open", errs.Internal, errs.Msg("content of file %s is damaged: it ended %d bytes early", r.fileID, r.left))
+}
+
+func (r *exactReader) Close() error { return r.rc.Close() }
 
 // openContent returns n bytes of f's original content at off, decoding
 // only the frames they need when the content is stored compressed.

@@ -621,3 +621,39 @@ func TestListPages(t *testing.T) {
 		}
 	})
 }
+
+// TestDamagedContent checks that content shorter than the index records,
+// or gone, is reported as damage (Internal, a 500), never as the caller's
+// mistake or a missing file, for any range of it.
+func TestDamagedContent(t *testing.T) {
+	dialects(t, func(t *testing.T, st store) {
+		e := newEnv(t, st, artstore.ModeRW, 0)
+		f := e.upload("doc.txt", "hello, world")
+		ctx := context.Background()
+		if _, err := e.backend.Put(ctx, f.Key(), strings.NewReader("hello"), 5); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range [][2]int64{{0, -1}, {8, 2}, {0, 3}} {
+			rc, err := e.el.Open(ctx, f.FileID, r[0], r[1])
+			if err == nil {
+				_, err = io.ReadAll(rc)
+				rc.Close()
+			}
+			if r[0] == 0 && r[1] == 3 {
+				if err != nil {
+					t.Errorf("the intact part %v: %v", r, err)
+				}
+				continue
+			}
+			if !errs.Is(errs.Internal, err) {
+				t.Errorf("range %v of truncated content: %v, want an internal error", r, err)
+			}
+		}
+		if err := e.backend.Delete(ctx, f.Key()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.el.Open(ctx, f.FileID, 0, -1); !errs.Is(errs.Internal, err) {
+			t.Errorf("content gone: %v, want an internal error", err)
+		}
+	})
+}
