@@ -152,6 +152,16 @@ func (c *Catalog) PutChanged(ctx context.Context, f *artstore.File) (bool, error
 	return n > 0, err
 }
 
+// Missing records that elementID did not find a file the catalog holds at
+// version on it: a tombstone at that very version, not at the next one as
+// an element's own delete takes. Should the element show the file again at
+// that version (it answered 404 while it rebuilt its index), the version
+// rules let that live state repair the tombstone; a newer state of the file
+// is left alone.
+func (c *Catalog) Missing(ctx context.Context, elementID, fileID string, version int64) error {
+	return c.Remove(ctx, elementID, fileID, version)
+}
+
 // Remove applies the delete of a file by elementID at the given version,
 // from outside the journal, under the same version rules. It does not move
 // cursors.

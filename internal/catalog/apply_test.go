@@ -358,3 +358,32 @@ func TestPutAndRemoveReject(t *testing.T) {
 		}
 	})
 }
+
+// TestMissing checks that a file its element did not find leaves the
+// catalog, comes back when the element shows it again at the same version,
+// and that a report about a version the catalog has passed changes nothing.
+func TestMissing(t *testing.T) {
+	dialects(t, func(t *testing.T, db *sqldb.DB) {
+		c := open(t, db)
+		mustApply(t, c, "se-1", page("j1", created(1, file("a", "se-1", 3))))
+		if err := c.Missing(ctx, "se-1", "a", 3); err != nil {
+			t.Fatal(err)
+		}
+		if got := where(t, c, "a"); got != "-" {
+			t.Fatalf("after Missing, a is %s", got)
+		}
+		if err := c.Put(ctx, file("a", "se-1", 3)); err != nil {
+			t.Fatal(err)
+		}
+		if got := where(t, c, "a"); got != "se-1@3" {
+			t.Fatalf("shown again at its version, a is %s, want se-1@3", got)
+		}
+		mustApply(t, c, "se-1", page("j1", updated(2, file("a", "se-1", 4))))
+		if err := c.Missing(ctx, "se-1", "a", 3); err != nil {
+			t.Fatal(err)
+		}
+		if got := where(t, c, "a"); got != "se-1@4" {
+			t.Fatalf("after a stale Missing, a is %s, want se-1@4", got)
+		}
+	})
+}

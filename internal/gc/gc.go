@@ -24,6 +24,7 @@ import (
 type Catalog interface {
 	Expired(ctx context.Context, before time.Time, after *artstore.File, limit int) ([]artstore.File, error)
 	Remove(ctx context.Context, elementID, fileID string, version int64) error
+	Missing(ctx context.Context, elementID, fileID string, version int64) error
 }
 
 // Report says what one run did. Each list names at most
@@ -143,11 +144,8 @@ func (c *Collector) collect(ctx context.Context, f *artstore.File, now time.Time
 	}
 	cur, err := el.Stat(ctx, f.FileID)
 	if errs.Is(errs.NotExist, err) {
-		// Already gone; the journal will tell the catalog, and so do we,
-		// at the file's own version: should the element list the file
-		// again at that version (a 404 while it rebuilt its index), the
-		// version rules let that live state repair the tombstone.
-		if err := c.cat.Remove(ctx, f.StorageElementID, f.FileID, f.Version); err != nil {
+		// Already gone; the journal will tell the catalog, and so do we.
+		if err := c.cat.Missing(ctx, f.StorageElementID, f.FileID, f.Version); err != nil {
 			c.log.Warn("recording a file gone from its element in the catalog", "file_id", f.FileID, "err", err)
 		}
 		artstore.Note(&rep.Skipped, &rep.SkippedCount, f.FileID)

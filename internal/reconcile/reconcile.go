@@ -25,11 +25,11 @@ import (
 type Catalog interface {
 	Files(ctx context.Context, elementID string, fn func(fileID string, version int64) error) error
 	PutChanged(ctx context.Context, f *artstore.File) (bool, error)
-	Remove(ctx context.Context, elementID, fileID string, version int64) error
+	Missing(ctx context.Context, elementID, fileID string, version int64) error
 }
 
 // ElementReport is what reconciling one element found and did. The lists
-// name the first MaxListed files of each kind; the counts are complete.
+// name the first artstore.MaxListed files of each kind; the counts are complete.
 type ElementReport struct {
 	ElementID    string   `json:"element_id"`
 	ElementFiles int      `json:"element_files"`
@@ -42,11 +42,6 @@ type ElementReport struct {
 	RemovedCount int      `json:"removed_count"`
 	Error        string   `json:"error,omitempty"`
 }
-
-// MaxListed is how many files of each kind a report names.
-const MaxListed = artstore.MaxListed
-
-var note = artstore.Note
 
 // Report is what one reconciliation found and did.
 type Report struct {
@@ -124,7 +119,7 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 				return err
 			}
 			if r.put(ctx, f, &er) {
-				note(&er.Added, &er.AddedCount, f.FileID)
+				artstore.Note(&er.Added, &er.AddedCount, f.FileID)
 			}
 			l.pop()
 		}
@@ -140,7 +135,7 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 		}
 		if f != nil && f.FileID == fileID {
 			if v < f.Version && r.put(ctx, f, &er) {
-				note(&er.Updated, &er.UpdatedCount, fileID)
+				artstore.Note(&er.Updated, &er.UpdatedCount, fileID)
 			}
 			l.pop()
 			return nil
@@ -151,15 +146,11 @@ func (r *Reconciler) element(ctx context.Context, id string) ElementReport {
 		if _, err := el.Stat(ctx, fileID); !errs.Is(errs.NotExist, err) {
 			return nil // still there (or unknown): leave it
 		}
-		// The tombstone takes the file's own version, not the next one
-		// as an element's delete does: should the element list the file
-		// again at that version (a 404 while it rebuilt its index), the
-		// version rules let that live state repair the tombstone.
-		if err := r.cat.Remove(ctx, id, fileID, v); err != nil {
+		if err := r.cat.Missing(ctx, id, fileID, v); err != nil {
 			er.Error = err.Error()
 			return nil
 		}
-		note(&er.Removed, &er.RemovedCount, fileID)
+		artstore.Note(&er.Removed, &er.RemovedCount, fileID)
 		return nil
 	})
 	if err == nil {

@@ -136,14 +136,14 @@ func TestDrift(t *testing.T) {
 	}
 }
 
-// TestReportNamesFirst checks that a report names at most MaxListed files
+// TestReportNamesFirst checks that a report names at most artstore.MaxListed files
 // of a kind and counts them all.
 func TestReportNamesFirst(t *testing.T) {
-	el, cat := setup(t, MaxListed+3)
+	el, cat := setup(t, artstore.MaxListed+3)
 	fl := fleet.New(0)
 	fl.Add("rw-01", el)
 	er := New(cat, fl, nil).Run(context.Background()).Elements[0]
-	if er.AddedCount != MaxListed+3 || len(er.Added) != MaxListed || er.ElementFiles != MaxListed+3 || er.Error != "" {
+	if er.AddedCount != artstore.MaxListed+3 || len(er.Added) != artstore.MaxListed || er.ElementFiles != artstore.MaxListed+3 || er.Error != "" {
 		t.Fatalf("report: %d added, %d named, %d listed, error %q", er.AddedCount, len(er.Added), er.ElementFiles, er.Error)
 	}
 }
