@@ -34,8 +34,14 @@ func (c *Caller) Do(ctx context.Context, op, method, path string, hdr http.Heade
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
 	tok, forwarded := ForwardedToken(ctx)
-	for retried := false; ; retried = true {
+	inv, renews := c.Tokens.(Invalidator)
+	renews = renews && !forwarded
+	for try := 0; ; try++ {
 		if !forwarded && c.Tokens != nil {
 			if tok, err = c.Tokens.Token(ctx); err != nil {
 				return nil, errs.E(op, err)
@@ -44,10 +50,6 @@ func (c *Caller) Do(ctx context.Context, op, method, path string, hdr http.Heade
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
-		hc := c.HTTP
-		if hc == nil {
-			hc = http.DefaultClient
-		}
 		resp, err := hc.Do(req)
 		if err != nil {
 			return nil, errs.E(op, errs.Unavailable, err)
@@ -55,18 +57,16 @@ func (c *Caller) Do(ctx context.Context, op, method, path string, hdr http.Heade
 		if resp.StatusCode/100 == 2 {
 			return resp, nil
 		}
-		inv, ok := c.Tokens.(Invalidator)
-		if resp.StatusCode != http.StatusUnauthorized || forwarded || !ok {
-			defer resp.Body.Close()
-			return nil, ReadError(op, resp)
+		refused := resp.StatusCode == http.StatusUnauthorized && renews
+		if refused {
+			inv.Invalidate(tok)
 		}
-		inv.Invalidate(tok)
-		if retried || (body != nil && req.GetBody == nil) {
+		if !refused || try > 0 || (body != nil && req.GetBody == nil) {
 			defer resp.Body.Close()
 			return nil, ReadError(op, resp)
 		}
 		resp.Body.Close()
-		if req.GetBody != nil {
+		if body != nil {
 			if req.Body, err = req.GetBody(); err != nil {
 				return nil, errs.E(op, errs.Invalid, err)
 			}
