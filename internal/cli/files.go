@@ -124,13 +124,20 @@ func (f *clientFlags) progress(stderr io.Writer, size int64, desc string) io.Wri
 		progressbar.OptionSetDescription(desc), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100e6))
 }
 
-// orErr returns err, or else next: the error of a command that printed
-// what it could.
-func orErr(err, next error) error {
-	if err != nil {
+// printDone prints the files a command dealt with, even when some of its
+// arguments failed (err): a table, or a JSON array, empty if none. It
+// returns err, or else the error of printing.
+func (f *clientFlags) printDone(stdout io.Writer, files []artstore.File, err error) error {
+	if f.json {
+		if perr := printJSON(stdout, append([]artstore.File{}, files...)); err == nil {
+			err = perr
+		}
 		return err
 	}
-	return next
+	if len(files) > 0 {
+		printFiles(stdout, files)
+	}
+	return err
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -186,14 +193,7 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 			out, err := each(cmd.Context(), stderr, args, func(path string) (artstore.File, error) {
 				return uploadOne(cmd, c, cf, stderr, path, opts)
 			})
-			// The files that were stored are listed whatever failed.
-			if cf.json {
-				return orErr(err, printJSON(stdout, out))
-			}
-			if len(out) > 0 {
-				printFiles(stdout, out)
-			}
-			return err
+			return cf.printDone(stdout, out, err)
 		},
 	}
 	fl := cmd.Flags()
@@ -209,7 +209,7 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 func uploadOne(cmd *cobra.Command, c *client.Client, cf *clientFlags, stderr io.Writer, path string, o client.UploadOptions) (artstore.File, error) {
 	name := filepath.Base(path)
 	if strings.ContainsFunc(name, unicode.IsControl) {
-		return artstore.File{}, errs.E(errs.Invalid, errs.Msg("the file name has control characters, which the server refuses; rename the file"))
+		return artstore.File{}, usageError{errors.New("the file name has control characters, which the server refuses; rename the file")}
 	}
 	file, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -420,21 +420,16 @@ func eachFile(cf *clientFlags, stdout, stderr io.Writer, fn func(cmd *cobra.Comm
 		if err != nil {
 			return err
 		}
+		done, err := each(cmd.Context(), stderr, args, func(id string) (*artstore.File, error) {
+			return fn(cmd, c, id)
+		})
 		var files []artstore.File
-		_, err = each(cmd.Context(), stderr, args, func(id string) (struct{}, error) {
-			f, err := fn(cmd, c, id)
-			if f != nil {
+		for _, f := range done {
+			if f != nil { // rm returns none
 				files = append(files, *f)
 			}
-			return struct{}{}, err
-		})
-		if cf.json {
-			return orErr(err, printJSON(stdout, append([]artstore.File{}, files...)))
 		}
-		if len(files) > 0 {
-			printFiles(stdout, files)
-		}
-		return err
+		return cf.printDone(stdout, files, err)
 	}
 }
 
@@ -454,7 +449,9 @@ func newInfo(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 			case len(args) == 1 && err == nil:
 				return printJSON(stdout, out[0])
 			case len(args) > 1:
-				return orErr(err, printJSON(stdout, out))
+				if perr := printJSON(stdout, out); err == nil {
+					err = perr
+				}
 			}
 			return err
 		},

@@ -162,10 +162,18 @@ func TestCLIFailures(t *testing.T) {
 	c := &cli{t: t, server: p.url, home: t.TempDir()}
 	work := t.TempDir()
 	id, secret := testcluster.Credentials(t, dir)
+	// A configuration directory others may read is tightened.
+	if err := os.Mkdir(filepath.Join(c.home, "artstore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if out, code := c.run(secret+"\n", "login", "--client-id", id); code != 0 {
 		t.Fatalf("login: exit %d: %s", code, out)
 	}
+	if st, err := os.Stat(filepath.Join(c.home, "artstore")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("the configuration directory after login: %v, %v", st.Mode(), err)
+	}
 	a, b := filepath.Join(work, "a.txt"), filepath.Join(work, "b.txt")
+	os.WriteFile(filepath.Join(work, "line\nbreak.txt"), []byte("x"), 0o644)
 	os.WriteFile(a, []byte("first"), 0o644)
 	os.WriteFile(b, []byte("second"), 0o644)
 
@@ -190,6 +198,7 @@ func TestCLIFailures(t *testing.T) {
 		{"get"}, {"info"}, {"search", "a", "b"}, {"finalize"},
 		{"upload", "--ttl", "-1", a}, {"upload", "--ttl", "366", a}, {"upload", "--ttl", "0", a},
 		{"search", "--sort", "bogus"}, {"search", "--limit", "-1"},
+		{"upload", filepath.Join(work, "line\nbreak.txt")},
 	} {
 		if out, code := c.run("", args...); code != 2 {
 			t.Errorf("artstore %v: exit %d, want 2: %s", args, code, out)
@@ -256,6 +265,11 @@ func TestCLIFailures(t *testing.T) {
 	raw, _ = os.ReadFile(credsPath)
 	if !strings.Contains(string(raw), p.url) {
 		t.Errorf("the credentials no longer name the server logged in to: %s", raw)
+	}
+	// Damaged credentials ask for a new login.
+	os.WriteFile(credsPath, []byte("{not json"), 0o600)
+	if out, code := c.run("", "search"); code != 5 || !strings.Contains(out, "artstore login") {
+		t.Errorf("search with damaged credentials: exit %d, want 5: %s", code, out)
 	}
 
 	// An interrupt while login waits for the secret on standard input
