@@ -18,6 +18,7 @@ import (
 	"github.com/artstore/artstore/internal/artstore"
 	"github.com/artstore/artstore/internal/blob"
 	"github.com/artstore/artstore/internal/blob/local"
+	"github.com/artstore/artstore/internal/blob/mem"
 	"github.com/artstore/artstore/internal/blob/s3"
 	"github.com/artstore/artstore/internal/errs"
 	"github.com/artstore/artstore/internal/sqldb"
@@ -656,4 +657,47 @@ func TestDamagedContent(t *testing.T) {
 			t.Errorf("content gone: %v, want an internal error", err)
 		}
 	})
+}
+
+// shortBackend is a backend whose reads end one byte early without an
+// error, as a backend that does not check what it serves might.
+type shortBackend struct{ blob.Backend }
+
+func (b shortBackend) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	rc, err := b.Backend.Get(ctx, key, off, n)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(rc, n-1), rc}, nil
+}
+
+// TestShortRead checks that content ending early fails the read as damage,
+// through Read and through WriteTo alike, instead of ending as if whole.
+func TestShortRead(t *testing.T) {
+	ctx := context.Background()
+	el, err := storage.Open(ctx, storage.Config{ID: "se-short", Mode: artstore.ModeRW}, shortBackend{mem.New()}, testenv.SQLite(t, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer el.Close()
+	f, err := el.Upload(ctxAs(alice), artstore.NewFile{Filename: "doc.txt", Size: -1}, strings.NewReader("hello, world"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, read := range map[string]func(io.Reader) error{
+		"Read":    func(r io.Reader) error { _, err := io.ReadAll(struct{ io.Reader }{r}); return err },
+		"WriteTo": func(r io.Reader) error { _, err := blob.CopyTo(io.Discard, r); return err },
+	} {
+		rc, err := el.Open(ctx, f.FileID, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := read(rc); !errs.Is(errs.Internal, err) {
+			t.Errorf("%s of content that ends early: %v, want an internal error", name, err)
+		}
+		rc.Close()
+	}
 }
