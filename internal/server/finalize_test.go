@@ -187,9 +187,7 @@ func TestFinalizeInterrupted(t *testing.T) {
 // sweep does for a finalize older than an hour) fails with 409 instead of
 // pointing the registry at the removed copy.
 func TestFinalizeSettledMeanwhile(t *testing.T) {
-	c := testcluster.Start(t, noBackground)
-	tok, admin := c.Account("app", "user"), c.AdminToken()
-	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c, tok, admin, temp := tempFile(t)
 	db := catalogDB(t, c)
 	c.Server.Ingest().SetFinalizeHook(func(step string) error {
 		if step != "copied" {
@@ -220,9 +218,7 @@ func TestFinalizeSettledMeanwhile(t *testing.T) {
 // copy journals a delete above the temporary copy's version, yet the file
 // must stay found, temporary, on its edit element, and downloadable.
 func TestFinalizeRollbackKeepsFile(t *testing.T) {
-	c := testcluster.Start(t, noBackground)
-	tok, admin := c.Account("app", "user"), c.AdminToken()
-	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c, tok, admin, temp := tempFile(t)
 	c.Server.Ingest().SetFinalizeHook(func(step string) error {
 		if step == "written" {
 			return errors.New("the answer was lost")
@@ -332,9 +328,7 @@ func TestRollbackLeavesSettledFinalize(t *testing.T) {
 func TestFinalizeSettledByOther(t *testing.T) {
 	for _, state := range []string{"rolling_back", "copied"} {
 		t.Run(state, func(t *testing.T) {
-			c := testcluster.Start(t, noBackground)
-			tok, admin := c.Account("app", "user"), c.AdminToken()
-			temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+			c, tok, admin, temp := tempFile(t)
 			db := catalogDB(t, c)
 			c.Server.Ingest().SetFinalizeHook(func(step string) error {
 				if step != "copied" {
@@ -414,9 +408,7 @@ func TestFinalizeOtherProcess(t *testing.T) {
 // a user's and the admin's tokens, and the file.
 func stopFinalizeAt(t *testing.T, step string) (*testcluster.Cluster, string, string, artstore.File) {
 	t.Helper()
-	c := testcluster.Start(t, noBackground)
-	tok := c.Account("app", "user")
-	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c, tok, admin, temp := tempFile(t)
 	c.Server.Ingest().SetFinalizeHook(func(s string) error {
 		if s == step {
 			return errors.New("stopped at " + s)
@@ -426,7 +418,17 @@ func stopFinalizeAt(t *testing.T, step string) (*testcluster.Cluster, string, st
 	if r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil); r.StatusCode < 500 {
 		t.Fatalf("finalize stopped at %s: %d", step, r.StatusCode)
 	}
-	return c, tok, c.AdminToken(), temp
+	return c, tok, admin, temp
+}
+
+// tempFile starts a cluster with no background work and uploads a
+// temporary file to finalize; it returns the cluster, a user's token, an
+// admin token and the file.
+func tempFile(t *testing.T) (*testcluster.Cluster, string, string, artstore.File) {
+	t.Helper()
+	c := testcluster.Start(t, noBackground)
+	tok, admin := c.Account("app", "user"), c.AdminToken()
+	return c, tok, admin, mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
 }
 
 // catalogDB opens the database of c's catalog, which also holds the state
@@ -447,9 +449,7 @@ func catalogDB(t *testing.T, c *testcluster.Cluster) *sqldb.DB {
 // the file stays whole on its edit element, changed, rather than the
 // permanent copy missing the change.
 func TestFinalizeMeetsChange(t *testing.T) {
-	c := testcluster.Start(t, noBackground)
-	tok, admin := c.Account("app", "user"), c.AdminToken()
-	temp := mustFile(t, ingestUpload(t, c, tok, "doc.txt", "finalize me"), 201)
+	c, tok, admin, temp := tempFile(t)
 	c.Server.Ingest().SetFinalizeHook(func(step string) error {
 		if step != "begun" {
 			return nil
