@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/artstore/artstore/internal/errs"
 )
@@ -21,7 +22,8 @@ func newLogin(cf *clientFlags, stdout io.Writer) *cobra.Command {
 		Long: "Obtains a token with the client credentials and keeps both in the user's\n" +
 			"configuration directory (artstore/credentials.json, mode 0600); later commands\n" +
 			"refresh the token from there. The secret comes from --client-secret,\n" +
-			"ARTSTORE_CLIENT_SECRET or, failing both, the first line of standard input.",
+			"ARTSTORE_CLIENT_SECRET or, failing both, the first line of standard input\n" +
+			"(asked for without echo when standard input is a terminal).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if id == "" {
@@ -31,7 +33,7 @@ func newLogin(cf *clientFlags, stdout io.Writer) *cobra.Command {
 				secret = os.Getenv("ARTSTORE_CLIENT_SECRET")
 			}
 			if secret == "" {
-				line, err := readLine(cmd.Context(), cmd.InOrStdin())
+				line, err := readSecret(cmd.Context(), cmd.InOrStdin(), cmd.ErrOrStderr())
 				if cmd.Context().Err() != nil {
 					return errs.E("cli.login", errs.Msg("interrupted"))
 				}
@@ -63,17 +65,47 @@ func newLogin(cf *clientFlags, stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
+// readSecret reads the secret from the first line of in. At a terminal it
+// asks for it on errOut and reads it without echo, and puts the terminal
+// back as it was even when ctx ends first.
+func readSecret(ctx context.Context, in io.Reader, errOut io.Writer) (string, error) {
+	f, ok := in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return readLine(ctx, in)
+	}
+	fd := int(f.Fd())
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(errOut, "Client secret: ")
+	defer fmt.Fprintln(errOut)
+	line, err := untilDone(ctx, func() (string, error) {
+		b, err := term.ReadPassword(fd)
+		return string(b), err
+	})
+	if ctx.Err() != nil {
+		_ = term.Restore(fd, state)
+	}
+	return line, err
+}
+
 // readLine reads the first line of r, or returns early when ctx ends (an
-// interrupt while waiting at a terminal); the read then goes on unseen
-// until the process exits.
+// interrupt while waiting at a terminal).
 func readLine(ctx context.Context, r io.Reader) (string, error) {
+	return untilDone(ctx, func() (string, error) { return bufio.NewReader(r).ReadString('\n') })
+}
+
+// untilDone returns what read returns, or ctx's error as soon as ctx ends;
+// the read then goes on unseen until the process exits.
+func untilDone(ctx context.Context, read func() (string, error)) (string, error) {
 	type result struct {
 		line string
 		err  error
 	}
 	done := make(chan result, 1)
 	go func() {
-		line, err := bufio.NewReader(r).ReadString('\n')
+		line, err := read()
 		done <- result{line, err}
 	}()
 	select {

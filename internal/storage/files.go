@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,14 +205,12 @@ func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatc
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
+	old := *f
 	if p.Description != nil {
 		f.Description = *p.Description
 	}
 	if p.Tags != nil {
-		f.Tags = *p.Tags
-		if f.Tags == nil {
-			f.Tags = []string{}
-		}
+		f.Tags = uniqueTags(*p.Tags)
 	}
 	if p.Metadata != nil {
 		f.Metadata = *p.Metadata
@@ -223,6 +223,10 @@ func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatc
 	}
 	if p.MinVersion < 0 || p.MinVersion > maxVersion {
 		return nil, errs.E(op, errs.Invalid, errs.Msg("min_version %d is not between 0 and %d", p.MinVersion, int64(maxVersion)))
+	}
+	if p.MinVersion <= f.Version && sameMeta(&old, f) {
+		// Nothing changes: no new version, no journal entry.
+		return &old, nil
 	}
 	f.Version = max(f.Version+1, p.MinVersion)
 	f.UpdatedAt = time.Now().UTC()
@@ -341,6 +345,26 @@ func (e *Element) dropIntent(fileID string) {
 func checkID(id string) error { return naming.CheckFileID(id) }
 
 // checkMeta enforces the limits of user-supplied metadata.
+// uniqueTags returns tags without repeats, in the order first given, and
+// an empty list for none.
+func uniqueTags(tags []string) []string {
+	out := make([]string, 0, len(tags))
+	seen := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sameMeta reports whether a and b have the same description, tags and
+// metadata.
+func sameMeta(a, b *artstore.File) bool {
+	return a.Description == b.Description && slices.Equal(a.Tags, b.Tags) && reflect.DeepEqual(a.Metadata, b.Metadata)
+}
+
 func checkMeta(description string, tags []string, md map[string]any) error {
 	if len(description) > maxDescription || !utf8.ValidString(description) {
 		return errs.E(errs.Invalid, errs.Msg("description must be valid UTF-8 of at most %d bytes", maxDescription))

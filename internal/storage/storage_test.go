@@ -175,12 +175,23 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("list: %+v %v", l, err)
 		}
 		// A least version raises the file's and changes nothing else; one
-		// below the next version is no more than a plain update.
+		// the file has reached is no more than a plain update.
 		if u, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: 5}); err != nil || u.Version != 5 || u.Description != "quarterly" {
 			t.Fatalf("update to at least version 5: %+v %v", u, err)
 		}
-		if u, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: 2}); err != nil || u.Version != 6 {
+		if u, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: 2}); err != nil || u.Version != 5 {
 			t.Fatalf("update to at least version 2: %+v %v", u, err)
+		}
+		// An update that changes nothing makes no version and no journal
+		// entry; repeated tags are kept once.
+		tags := []string{"b", "a", "b", "a"}
+		if u, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{Description: &desc, Tags: &tags}); err != nil || u.Version != 6 || !slices.Equal(u.Tags, []string{"b", "a"}) {
+			t.Fatalf("update of tags: %+v %v", u, err)
+		}
+		for _, p := range []artstore.FilePatch{{}, {Description: &desc}, {Tags: &[]string{"b", "a", "a"}}, {Metadata: &u.Metadata}} {
+			if u, err := e.el.Update(context.Background(), f.FileID, p); err != nil || u.Version != 6 {
+				t.Fatalf("update that changes nothing (%+v): %+v %v", p, u, err)
+			}
 		}
 		for _, v := range []int64{-1, 1<<62 + 1} {
 			if _, err := e.el.Update(context.Background(), f.FileID, artstore.FilePatch{MinVersion: v}); !errs.Is(errs.Invalid, err) {
@@ -267,6 +278,7 @@ func TestModes(t *testing.T) {
 }
 
 func TestUploadRules(t *testing.T) {
+	future := time.Now().Add(time.Hour)
 	e := newEnv(t, localStore(t, filepath.Join(t.TempDir(), "i.db")), artstore.ModeEdit, 100)
 	ctx := ctxAs(alice)
 	id := "0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f"
@@ -287,6 +299,7 @@ func TestUploadRules(t *testing.T) {
 		{"long name", artstore.NewFile{Filename: strings.Repeat("n", 10000), Size: -1}, "1", errs.Invalid},
 		{"bad utf8", artstore.NewFile{Filename: "a\xffb.txt", Size: -1}, "1", errs.Invalid},
 		{"bad policy", artstore.NewFile{Filename: "a.txt", Size: -1, RetentionPolicy: "forever"}, "1", errs.Invalid},
+		{"permanent with expiry", artstore.NewFile{Filename: "a.txt", Size: -1, RetentionPolicy: artstore.Permanent, ExpiresAt: &future}, "1", errs.Invalid},
 		{"declared too big", artstore.NewFile{Filename: "a.txt", Size: 200}, strings.Repeat("z", 200), errs.NoSpace},
 		{"streams past capacity", artstore.NewFile{Filename: "a.txt", Size: -1}, strings.Repeat("z", 200), errs.NoSpace},
 		{"size mismatch", artstore.NewFile{Filename: "a.txt", Size: 3}, "1234", errs.Invalid},

@@ -170,6 +170,9 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 	if !policy.Valid() {
 		return nil, errs.E(errs.Invalid, errs.Msg("unknown retention_policy %q", policy))
 	}
+	if policy == artstore.Permanent && nf.ExpiresAt != nil {
+		return nil, errs.E(errs.Invalid, errs.Msg("a permanent file does not expire: expires_at must not be set"))
+	}
 	if err := checkMeta(nf.Description, nf.Tags, nf.Metadata); err != nil {
 		return nil, err
 	}
@@ -196,10 +199,7 @@ func (e *Element) newFile(ctx context.Context, nf artstore.NewFile) (*artstore.F
 		uploader, nameAs = pr.UploadedBy, pr.UploadedBy
 		at, version = pr.UploadedAt.UTC(), pr.Version
 	}
-	tags := nf.Tags
-	if tags == nil {
-		tags = []string{}
-	}
+	tags := uniqueTags(nf.Tags)
 	md := nf.Metadata
 	if md == nil {
 		md = map[string]any{}
