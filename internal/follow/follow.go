@@ -43,6 +43,14 @@ type Config struct {
 	// sink must be compared with the element (reconciled) to drop those
 	// files. It runs in the element's follower, which waits for it.
 	Rebuilt func(ctx context.Context, elementID string)
+	// FromHead makes a sink that has no cursor in an element's current
+	// journal (a new sink, or a journal the element rebuilt) start at the
+	// journal's head instead of its first entry: it wants what happens
+	// from now on, not the history. The relay to an event bus is such a
+	// sink: its subscribers read the journals themselves for anything they
+	// have not heard of, so republishing the history would only fill the
+	// bus.
+	FromHead bool
 }
 
 // Follower follows every element of a fleet into one sink.
@@ -153,11 +161,17 @@ func (f *Follower) step(ctx context.Context, id string, wait time.Duration) (int
 	if err != nil {
 		return 0, errs.E(op, err)
 	}
+	if f.cfg.FromHead && journalID == "" {
+		return 0, f.skipToHead(ctx, id, el)
+	}
 	ch, err := el.Changes(ctx, seq, f.cfg.Batch, wait)
 	if err != nil {
 		return 0, errs.E(op, err)
 	}
 	rebuilt := journalID != "" && ch.JournalID != journalID && seq > 0
+	if rebuilt && f.cfg.FromHead {
+		return 0, f.skipToHead(ctx, id, el)
+	}
 	if rebuilt {
 		// The element rebuilt its journal: its numbers start again, so
 		// read the new one from the start. The sink's version rules keep
@@ -182,6 +196,21 @@ func (f *Follower) step(ctx context.Context, id string, wait time.Duration) (int
 		f.cfg.Rebuilt(ctx, id)
 	}
 	return len(ch.Items), nil
+}
+
+// skipToHead moves the sink's cursor to the head of the element's
+// journal, applying none of its entries.
+func (f *Follower) skipToHead(ctx context.Context, id string, el artstore.Element) error {
+	// The element reports its journal's head whatever the page holds.
+	ch, err := el.Changes(ctx, 0, 1, 0)
+	if err != nil {
+		return errs.E("follow.step", err)
+	}
+	f.cfg.Logger.Info("starting at the head of the element's journal", "element", id, "journal_id", ch.JournalID, "seq", ch.LastSeq)
+	if err := f.sink.Apply(ctx, id, artstore.Changes{JournalID: ch.JournalID, LastSeq: ch.LastSeq, Items: []artstore.Change{}}); err != nil {
+		return errs.E("follow.step", err)
+	}
+	return nil
 }
 
 // CatchUp applies everything the element's journal holds beyond the

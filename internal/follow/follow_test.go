@@ -96,3 +96,42 @@ func TestFollowPages(t *testing.T) {
 		t.Fatalf("cursor %d after %d entries", sink.cursors["se-1"], len(sink.seen["se-1"]))
 	}
 }
+
+// TestFromHead checks that a sink that starts at the head hears nothing
+// of the journal's history, follows what comes after, and starts at the
+// head again when the element rebuilds its journal.
+func TestFromHead(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	el, err := storage.Open(ctx, storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), testenv.SQLite(t, "i.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer el.Close()
+	upload := func(n int) {
+		for i := range n {
+			if _, err := el.Upload(ctx, artstore.NewFile{Filename: fmt.Sprintf("f%d.txt", i), Size: -1}, strings.NewReader("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	upload(20)
+	fl := fleet.New(0)
+	fl.Add("se-1", el)
+	sink := &memSink{cursors: map[string]int64{}, jids: map[string]string{}, seen: map[string][]int64{}}
+	f := follow.New(sink, fl, follow.Config{Batch: 7, FromHead: true})
+	if n, err := f.CatchUp(ctx, "se-1"); n != 0 || err != nil || sink.count("se-1") != 0 || sink.cursors["se-1"] != 20 {
+		t.Fatalf("catch up from nothing: %d %v, cursor %d, seen %v", n, err, sink.cursors["se-1"], sink.seen["se-1"])
+	}
+	upload(3)
+	if n, err := f.CatchUp(ctx, "se-1"); n != 3 || err != nil || fmt.Sprint(sink.seen["se-1"]) != "[21 22 23]" {
+		t.Fatalf("catch up after 3 uploads: %d %v, seen %v", n, err, sink.seen["se-1"])
+	}
+	old := sink.jids["se-1"]
+	if _, err := el.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.CatchUp(ctx, "se-1"); n != 0 || err != nil || sink.count("se-1") != 3 || sink.jids["se-1"] == old || sink.cursors["se-1"] != 23 {
+		t.Fatalf("catch up after a rebuild: %d %v, journal %s (was %s), cursor %d, seen %v", n, err, sink.jids["se-1"], old, sink.cursors["se-1"], sink.seen["se-1"])
+	}
+}

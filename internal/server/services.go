@@ -153,7 +153,7 @@ func (s *Server) startRedis(ctx context.Context) {
 		for _, e := range s.elements {
 			local.Add(e.cfg.ID, e.el)
 		}
-		relay := follow.New(s.redis, local, follow.Config{Logger: s.log.With("component", "relay")})
+		relay := follow.New(s.redis, local, follow.Config{Logger: s.log.With("component", "relay"), FromHead: true})
 		s.goBg(func() { relay.Run(ctx) })
 	}
 	if s.follower != nil {
