@@ -49,24 +49,32 @@ func (s *memSink) count(id string) int {
 	return len(s.seen[id])
 }
 
+// newElement returns an empty edit element se-1 in memory.
+func newElement(t *testing.T) *storage.Element {
+	el, err := storage.Open(context.Background(), storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), testenv.SQLite(t, "i.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { el.Close() })
+	return el
+}
+
+// uploadN uploads n small files to el.
+func uploadN(t *testing.T, el *storage.Element, n int) {
+	for i := range n {
+		if _, err := el.Upload(context.Background(), artstore.NewFile{Filename: fmt.Sprintf("f%d.txt", i), Size: -1}, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestFollowPages follows a journal longer than one page, while it grows,
 // and checks that every entry arrives exactly once and in order.
 func TestFollowPages(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	el, err := storage.Open(ctx, storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), testenv.SQLite(t, "i.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer el.Close()
-	upload := func(i int) {
-		if _, err := el.Upload(ctx, artstore.NewFile{Filename: fmt.Sprintf("f%d.txt", i), Size: -1}, strings.NewReader("x")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; i < 25; i++ {
-		upload(i)
-	}
+	el := newElement(t)
+	uploadN(t, el, 25)
 	fl := fleet.New(0)
 	fl.Add("se-1", el)
 	sink := &memSink{cursors: map[string]int64{}, jids: map[string]string{}, seen: map[string][]int64{}}
@@ -75,9 +83,7 @@ func TestFollowPages(t *testing.T) {
 		t.Fatalf("catch up: %d %v", n, err)
 	}
 	go f.Run(ctx)
-	for i := 25; i < 60; i++ {
-		upload(i)
-	}
+	uploadN(t, el, 35)
 	deadline := time.Now().Add(10 * time.Second)
 	for sink.count("se-1") < 60 {
 		if time.Now().After(deadline) {
@@ -103,19 +109,8 @@ func TestFollowPages(t *testing.T) {
 func TestFromHead(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	el, err := storage.Open(ctx, storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), testenv.SQLite(t, "i.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer el.Close()
-	upload := func(n int) {
-		for i := range n {
-			if _, err := el.Upload(ctx, artstore.NewFile{Filename: fmt.Sprintf("f%d.txt", i), Size: -1}, strings.NewReader("x")); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	upload(20)
+	el := newElement(t)
+	uploadN(t, el, 20)
 	fl := fleet.New(0)
 	fl.Add("se-1", el)
 	sink := &memSink{cursors: map[string]int64{}, jids: map[string]string{}, seen: map[string][]int64{}}
@@ -123,7 +118,7 @@ func TestFromHead(t *testing.T) {
 	if n, err := f.CatchUp(ctx, "se-1"); n != 0 || err != nil || sink.count("se-1") != 0 || sink.cursors["se-1"] != 20 {
 		t.Fatalf("catch up from nothing: %d %v, cursor %d, seen %v", n, err, sink.cursors["se-1"], sink.seen["se-1"])
 	}
-	upload(3)
+	uploadN(t, el, 3)
 	if n, err := f.CatchUp(ctx, "se-1"); n != 3 || err != nil || fmt.Sprint(sink.seen["se-1"]) != "[21 22 23]" {
 		t.Fatalf("catch up after 3 uploads: %d %v, seen %v", n, err, sink.seen["se-1"])
 	}
