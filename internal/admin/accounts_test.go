@@ -101,7 +101,11 @@ func TestIssueToken(t *testing.T) {
 		if err != nil {
 			t.Fatalf("own token rejected: %v", err)
 		}
-		want := artstore.Principal{Subject: a.ID, ClientID: a.ClientID, Name: a.Name, Role: artstore.RoleUser, RateLimit: DefaultRateLimit, TokenID: p.TokenID}
+		want := artstore.Principal{Subject: a.ID, ClientID: a.ClientID, Name: a.Name, Role: artstore.RoleUser, RateLimit: DefaultRateLimit,
+			TokenID: p.TokenID, IssuedAt: time.Now().UTC().Truncate(time.Second)}
+		if d := p.IssuedAt.Sub(want.IssuedAt); d >= -2*time.Second && d <= 0 {
+			want.IssuedAt = p.IssuedAt
+		}
 		if p != want {
 			t.Errorf("principal = %+v, want %+v", p, want)
 		}

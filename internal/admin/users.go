@@ -113,19 +113,18 @@ func validEmail(e string) error {
 	return nil
 }
 
-const userColumns = `id, username, email, role, status, is_bootstrap, locked_until, created_at, updated_at, password_hash, failed_logins`
+const userColumns = `id, username, email, role, status, is_bootstrap, locked_until, created_at, updated_at, password_hash`
 
-func scanUser(row scanner) (User, []byte, int, error) {
+func scanUser(row scanner) (User, []byte, error) {
 	var (
 		u                User
 		role             string
 		hash             string
-		failed           int
 		locked           dbTime
 		created, updated dbTime
 	)
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &role, &u.Status, &u.Bootstrap, &locked, &created, &updated, &hash, &failed); err != nil {
-		return User{}, nil, 0, err
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &role, &u.Status, &u.Bootstrap, &locked, &created, &updated, &hash); err != nil {
+		return User{}, nil, err
 	}
 	u.Role = artstore.Role(role)
 	u.CreatedAt, u.UpdatedAt = created.Time, updated.Time
@@ -133,24 +132,24 @@ func scanUser(row scanner) (User, []byte, int, error) {
 		t := locked.Time
 		u.LockedUntil = &t
 	}
-	return u, []byte(hash), failed, nil
+	return u, []byte(hash), nil
 }
 
-func (s *Service) userBy(ctx context.Context, col, v string) (User, []byte, int, error) {
+func (s *Service) userBy(ctx context.Context, col, v string) (User, []byte, error) {
 	const op = "admin.userBy"
-	u, hash, failed, err := scanUser(s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT `+userColumns+` FROM admin_users WHERE `+col+` = ?`), v))
+	u, hash, err := scanUser(s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT `+userColumns+` FROM admin_users WHERE `+col+` = ?`), v))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, nil, 0, errs.E(op, errs.NotExist, errs.Msg("no such admin user"))
+		return User{}, nil, errs.E(op, errs.NotExist, errs.Msg("no such admin user"))
 	}
 	if err != nil {
-		return User{}, nil, 0, sqldb.Err(op, err)
+		return User{}, nil, sqldb.Err(op, err)
 	}
-	return u, hash, failed, nil
+	return u, hash, nil
 }
 
 // User returns an admin user by id.
 func (s *Service) User(ctx context.Context, id string) (User, error) {
-	u, _, _, err := s.userBy(ctx, "id", id)
+	u, _, err := s.userBy(ctx, "id", id)
 	return u, err
 }
 
@@ -238,6 +237,11 @@ func (s *Service) setPassword(ctx context.Context, u User, password string) erro
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET password_hash = ?, password_changed_at = ?, updated_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?`),
 			string(hash), s.timeArg(now), s.timeArg(now), u.ID); err != nil {
+			return err
+		}
+		// A new password ends every session: the access tokens issued
+		// before it no longer pass (see Revoked), nor do refresh tokens.
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM refresh_tokens WHERE user_id = ?`), u.ID); err != nil {
 			return err
 		}
 		return s.rememberPassword(ctx, tx, u.ID, hash, now)

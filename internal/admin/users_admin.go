@@ -62,7 +62,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (UserList, error)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		u, _, _, err := scanUser(rows)
+		u, _, err := scanUser(rows)
 		if err != nil {
 			return UserList{}, sqldb.Err(op, err)
 		}

@@ -42,13 +42,12 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 	// A name no user can have is not looked up (nor can it reach the
 	// database as text PostgreSQL refuses), but costs the same.
 	var (
-		u      User
-		hash   []byte
-		failed int
-		err    = errs.E(errs.NotExist)
+		u    User
+		hash []byte
+		err  = errs.E(errs.NotExist)
 	)
 	if validUsername(username) == nil {
-		u, hash, failed, err = s.userBy(ctx, "username", username)
+		u, hash, err = s.userBy(ctx, "username", username)
 	}
 	if errs.Is(errs.NotExist, err) {
 		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password)) // same time as a wrong password
@@ -57,29 +56,69 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 	if err != nil {
 		return Session{}, errs.E(op, err)
 	}
-	now := s.clock()
-	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-		return Session{}, errs.E(op, errs.Locked, errs.Code("ACCOUNT_LOCKED"),
-			errs.Msg("too many failed logins; the account is locked until %s", u.LockedUntil.Format(time.RFC3339)))
-	}
-	if len(password) > MaxPasswordLen || bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
-		failed++
-		var locked any
-		if failed >= MaxFailedLogins {
-			locked, failed = s.timeArg(now.Add(LockoutDuration)), 0
+	if ok, err := s.checkPassword(ctx, op, u, hash, password); err != nil || !ok {
+		if err == nil {
+			err = errBadLogin(op)
 		}
-		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET failed_logins = ?, locked_until = ? WHERE id = ?`), failed, locked, u.ID); err != nil {
-			return Session{}, sqldb.Err(op, err)
-		}
-		return Session{}, errBadLogin(op)
+		return Session{}, err
 	}
 	if u.Status != userStatusActive {
 		return Session{}, errBadLogin(op)
 	}
-	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE id = ?`), u.ID); err != nil {
-		return Session{}, sqldb.Err(op, err)
-	}
 	return s.newSession(ctx, u)
+}
+
+// checkPassword compares password with u's hash and counts the outcome
+// toward the lockout. Each outcome is one statement on the user's row, so
+// that every failure of attempts made at once counts; and once the account
+// is locked every attempt gets errs.Locked, the right password too, so that
+// no answer tells which of the attempts in flight was right.
+func (s *Service) checkPassword(ctx context.Context, op string, u User, hash []byte, password string) (bool, error) {
+	now := s.clock()
+	locked := func(until dbTime) error {
+		if until.IsZero() || !now.Before(until.Time) {
+			return nil
+		}
+		return errs.E(op, errs.Locked, errs.Code("ACCOUNT_LOCKED"),
+			errs.Msg("too many failed logins; the account is locked until %s", until.Format(time.RFC3339)))
+	}
+	if u.LockedUntil != nil {
+		if err := locked(dbTime{*u.LockedUntil}); err != nil {
+			return false, err
+		}
+	}
+	ok := len(password) <= MaxPasswordLen && bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+	var (
+		stmt string
+		args []any
+		at   = s.timeArg(now)
+	)
+	if ok {
+		// Clears the failures and a lock that has run out, not one that
+		// another attempt set meanwhile.
+		stmt = `UPDATE admin_users SET
+			failed_logins = CASE WHEN locked_until > ? THEN failed_logins ELSE 0 END,
+			locked_until = CASE WHEN locked_until > ? THEN locked_until ELSE NULL END
+			WHERE id = ? RETURNING locked_until`
+		args = []any{at, at, u.ID}
+	} else {
+		stmt = `UPDATE admin_users SET
+			failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END,
+			locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END
+			WHERE id = ? RETURNING locked_until`
+		args = []any{MaxFailedLogins, MaxFailedLogins, s.timeArg(now.Add(LockoutDuration)), u.ID}
+	}
+	var until dbTime
+	if err := s.db.QueryRowContext(ctx, s.db.Rebind(stmt), args...).Scan(&until); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil // deleted meanwhile
+		}
+		return false, sqldb.Err(op, err)
+	}
+	if err := locked(until); err != nil {
+		return false, err
+	}
+	return ok, nil
 }
 
 // newSession issues an access token and a refresh token for u.
@@ -177,30 +216,48 @@ func (s *Service) PurgeTokens(ctx context.Context) (int64, error) {
 	return purged, nil
 }
 
-// Revoked reports whether an admin user's access token was revoked by a
-// logout. It implements the verifier's revocation check.
+// Revoked reports whether an admin user's access token no longer holds: it
+// was revoked by a logout, the user is gone or disabled, has another role
+// now, or changed their password after the token was issued (which ends
+// every session). It implements the verifier's revocation check.
 func (s *Service) Revoked(ctx context.Context, p artstore.Principal) (bool, error) {
-	if p.Kind != "user" || p.TokenID == "" {
+	if p.Kind != "user" {
 		return false, nil
 	}
-	var n int
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?`), p.TokenID).Scan(&n)
+	var (
+		status, role string
+		changed      dbTime
+		revoked      int
+	)
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT u.status, u.role, u.password_changed_at,
+		(SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?) FROM admin_users u WHERE u.id = ?`), p.TokenID, p.Subject).
+		Scan(&status, &role, &changed, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
 	if err != nil {
 		return false, sqldb.Err("admin.Revoked", err)
 	}
-	return n > 0, nil
+	// Tokens carry their issue time in whole seconds.
+	return revoked > 0 || status != userStatusActive || artstore.Role(role) != p.Role ||
+		p.IssuedAt.Before(changed.Truncate(time.Second)), nil
 }
 
 // ChangePassword changes the caller's own password after checking the
 // current one.
 func (s *Service) ChangePassword(ctx context.Context, userID, current, next string) error {
 	const op = "admin.ChangePassword"
-	u, hash, _, err := s.userBy(ctx, "id", userID)
+	u, hash, err := s.userBy(ctx, "id", userID)
 	if err != nil {
 		return errs.E(op, err)
 	}
-	if len(current) > MaxPasswordLen || bcrypt.CompareHashAndPassword(hash, []byte(current)) != nil {
-		return errs.E(op, errs.Permission, errs.Msg("the current password is wrong"))
+	// A wrong current password counts toward the lockout like a failed
+	// login: a stolen access token must not be a way to guess it.
+	if ok, err := s.checkPassword(ctx, op, u, hash, current); err != nil || !ok {
+		if err == nil {
+			err = errs.E(op, errs.Permission, errs.Msg("the current password is wrong"))
+		}
+		return err
 	}
 	return s.setPassword(ctx, u, next)
 }

@@ -1,6 +1,9 @@
 package artstore
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Principal is an authenticated caller: a service account (an application)
 // or an admin user. It travels in the request context.
@@ -17,6 +20,8 @@ type Principal struct {
 	Kind string
 	// TokenID is the token's jti, by which it can be revoked.
 	TokenID string
+	// IssuedAt is when the token was issued (its iat), in whole seconds.
+	IssuedAt time.Time
 }
 
 type principalKey struct{}

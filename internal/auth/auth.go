@@ -133,6 +133,9 @@ func (v *Verifier) Authenticate(ctx context.Context, token string) (artstore.Pri
 		Kind:      c.Kind,
 		TokenID:   c.ID,
 	}
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.Time
+	}
 	if v.revoked != nil {
 		if gone, err := v.revoked(ctx, p); err != nil || gone {
 			return artstore.Principal{}, errs.E(op, errs.Unauthenticated, errs.Msg("token revoked"))

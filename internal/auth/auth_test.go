@@ -179,6 +179,10 @@ func TestVerifier(t *testing.T) {
 					t.Fatalf("rejected a valid token: %v", err)
 				}
 				want := artstore.Principal{Subject: "acc-1", ClientID: "sa_0123", Name: "billing", Role: artstore.RoleUser, TokenID: "jti-1"}
+				if d := time.Since(p.IssuedAt); d < -time.Minute || d > time.Hour {
+					t.Fatalf("issued at %v", p.IssuedAt)
+				}
+				p.IssuedAt = time.Time{}
 				if p != want {
 					t.Fatalf("principal = %+v, want %+v", p, want)
 				}

@@ -2,10 +2,14 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/artstore/artstore/internal/config"
 	"github.com/artstore/artstore/internal/testcluster"
@@ -150,8 +154,12 @@ func testAdminUsers(t *testing.T, db func(*config.Config)) {
 		t.Fatalf("change: %d", code)
 	}
 	// Lockout after five failures, even for the right password; a reset lifts it.
-	for i := 0; i < 5; i++ {
-		if r, _ := login(t, c, "ann", "Wrong-Password-99"); r.StatusCode != 401 {
+	for i := 1; i <= 5; i++ {
+		want := 401
+		if i == 5 {
+			want = 423 // the failure that locks the account says so
+		}
+		if r, _ := login(t, c, "ann", "Wrong-Password-99"); r.StatusCode != want {
 			t.Fatalf("failed login %d: %d", i, r.StatusCode)
 		}
 	}
@@ -189,5 +197,113 @@ func testAdminUsers(t *testing.T, db func(*config.Config)) {
 	// A service account has no password to change.
 	if r := c.Do("POST", "/api/v1/admin-auth/change-password", c.AdminToken(), "application/json", jsonBody(map[string]string{"current_password": "x", "new_password": "y"}), nil); r.StatusCode != 403 {
 		t.Fatalf("change-password by a service account: %d", r.StatusCode)
+	}
+}
+
+// TestAdminSessionsEnd checks that what should end a person's access ends
+// it at once: a new password, another role, disabling or deleting the
+// user; and that attempts made at once, or through change-password, still
+// count toward the lockout.
+func TestAdminSessionsEnd(t *testing.T) { bothDatabases(t, testAdminSessionsEnd) }
+
+func testAdminSessionsEnd(t *testing.T, db func(*config.Config)) {
+	c := testcluster.Start(t, db)
+	name, pass := bootstrapAdmin(t, c)
+	_, root := login(t, c, name, pass)
+	good := "Correct-Horse-7-battery"
+	create := func(user string) adminUser {
+		var u adminUser
+		r := c.Do("POST", "/api/v1/admin-users", root.AccessToken, "application/json", jsonBody(map[string]string{"username": user, "email": user + "@example.com", "password": good, "role": "admin"}), nil)
+		if r.StatusCode != 201 {
+			t.Fatalf("create %s: %d %s", user, r.StatusCode, r.Body)
+		}
+		r.JSON(t, &u)
+		return u
+	}
+	works := func(s session) int {
+		return c.Do("GET", "/api/v1/admin-auth/me", s.AccessToken, "", nil, nil).StatusCode
+	}
+	// Tokens carry their issue time in whole seconds: a session that began
+	// in an earlier second than the password change ends with it.
+	nextSecond := func() {
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
+	}
+
+	bob := create("bob")
+	_, old := login(t, c, "bob", good)
+	nextSecond()
+	if r := c.Do("POST", "/api/v1/admin-users/"+bob.ID+"/reset-password", root.AccessToken, "application/json", jsonBody(map[string]string{"new_password": "Second-Good-Pass-2"}), nil); r.StatusCode != 204 {
+		t.Fatalf("reset: %d %s", r.StatusCode, r.Body)
+	}
+	if code := works(old); code != 401 {
+		t.Fatalf("access token from before a password reset: %d", code)
+	}
+	if r := c.Do("POST", "/api/v1/admin-auth/refresh", "", "application/json", jsonBody(map[string]string{"refresh_token": old.RefreshToken}), nil); r.StatusCode != 401 {
+		t.Fatalf("refresh token from before a password reset: %d", r.StatusCode)
+	}
+	r, cur := login(t, c, "bob", "Second-Good-Pass-2")
+	if r.StatusCode != 200 || works(cur) != 200 {
+		t.Fatalf("session after the reset: %d", r.StatusCode)
+	}
+	// Another role, disabling, deleting: the token in hand stops at once.
+	for _, step := range []struct{ method, body string }{
+		{"PUT", `{"role":"readonly"}`}, {"PUT", `{"status":"disabled"}`}, {"DELETE", ""},
+	} {
+		var rd io.Reader
+		if step.body != "" {
+			rd = strings.NewReader(step.body)
+		}
+		if r := c.Do(step.method, "/api/v1/admin-users/"+bob.ID, root.AccessToken, "application/json", rd, nil); r.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %s", step.method, step.body, r.StatusCode, r.Body)
+		}
+		if code := works(cur); code != 401 {
+			t.Fatalf("token after %s %s: %d", step.method, step.body, code)
+		}
+		if step.body == `{"role":"readonly"}` {
+			// The new role holds in a new session.
+			if r, s := login(t, c, "bob", "Second-Good-Pass-2"); r.StatusCode != 200 || works(s) != 200 ||
+				c.Do("POST", "/api/v1/service-accounts", s.AccessToken, "application/json", jsonBody(map[string]string{"name": "x", "role": "user"}), nil).StatusCode != 403 {
+				t.Fatalf("session with the new role: %d", r.StatusCode)
+			}
+			_, cur = login(t, c, "bob", "Second-Good-Pass-2")
+		}
+	}
+
+	// Nine wrong passwords at once lock the account like five in a row.
+	create("carl")
+	var wg sync.WaitGroup
+	codes := make([]int, 9)
+	for i := range codes {
+		wg.Go(func() {
+			r, _ := login(t, c, "carl", fmt.Sprintf("Wrong-Password-%d", i))
+			codes[i] = r.StatusCode
+		})
+	}
+	wg.Wait()
+	for i, code := range codes {
+		if code != 401 && code != 423 {
+			t.Fatalf("attempt %d: %d", i, code)
+		}
+	}
+	if r, _ := login(t, c, "carl", good); r.StatusCode != 423 {
+		t.Fatalf("login after nine failures at once: %d (answers %v)", r.StatusCode, codes)
+	}
+
+	// Guessing the current password through change-password counts too.
+	create("dave")
+	_, dave := login(t, c, "dave", good)
+	for i := 1; i <= 5; i++ {
+		want := 403
+		if i == 5 {
+			want = 423
+		}
+		r := c.Do("POST", "/api/v1/admin-auth/change-password", dave.AccessToken, "application/json",
+			jsonBody(map[string]string{"current_password": fmt.Sprintf("Guess-%d-Password!", i), "new_password": "Brand-New-Pass1!"}), nil)
+		if r.StatusCode != want {
+			t.Fatalf("wrong current password %d: %d", i, r.StatusCode)
+		}
+	}
+	if r, _ := login(t, c, "dave", good); r.StatusCode != 423 {
+		t.Fatalf("login after five wrong current passwords: %d", r.StatusCode)
 	}
 }
