@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -151,12 +149,12 @@ func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, err
 		req.ClientSecret = r.PostForm.Get("client_secret")
 	case "application/json":
 		// Unknown fields (such as scope) are ignored, as they are in a form.
-		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(&req); err != nil {
-			return req, api.BodyError("", "malformed request body", err)
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			err = api.ParseJSON(body, &req, false)
 		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return req, errs.E(errs.Invalid, errs.Msg("trailing data after the JSON body"))
+		if err != nil {
+			return req, api.BodyError("", "malformed request body", err)
 		}
 		if req.GrantType == "" {
 			req.GrantType = "client_credentials"

@@ -5,6 +5,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/artstore/artstore/internal/errs"
 )
@@ -128,22 +130,37 @@ func DecodeJSON(r *http.Request, v any) error {
 		return errs.E(op, errs.TooLarge, errs.Msg("JSON body over %d bytes", MaxJSONBody))
 	}
 	// A body sent without a length is cut at the limit as it is read,
-	// which the decoder reports as the reader's error.
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxJSONBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	// which reading reports as a *http.MaxBytesError.
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxJSONBody))
 	if err == nil {
-		// The body must end after the value; reading on to its end also
-		// reports a body that stalls or promises more than it sends.
-		switch _, terr := dec.Token(); {
-		case terr == nil:
-			err = errs.Msg("trailing data")
-		case terr != io.EOF:
-			err = terr
-		}
+		err = ParseJSON(body, v, true)
 	}
 	if err != nil {
 		return BodyError(op, "invalid JSON body", err)
+	}
+	return nil
+}
+
+// ParseJSON decodes b, which must hold one JSON value and nothing after it,
+// into v; with knownOnly, an object field v has no place for is an error.
+// Text that is not valid UTF-8 is refused rather than quietly replaced with
+// U+FFFD, as encoding/json would.
+func ParseJSON(b []byte, v any, knownOnly bool) error {
+	if !utf8.Valid(b) {
+		return errs.Msg("the JSON text is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if knownOnly {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	switch _, err := dec.Token(); {
+	case err == nil:
+		return errs.Msg("trailing data")
+	case err != io.EOF:
+		return err
 	}
 	return nil
 }
@@ -251,22 +268,32 @@ func StrictQuery(r *http.Request) (url.Values, error) {
 	return q, nil
 }
 
-// ListQuery reads the query string of a list route strictly: besides limit
-// and offset (see ParsePage) only the given names are allowed, each at
-// most once. A misspelt filter that was silently ignored would answer with
-// items the caller did not ask for, so anything else is Invalid.
-func ListQuery(r *http.Request, names ...string) (q url.Values, limit, offset int, err error) {
-	const op = "api.ListQuery"
-	if q, err = StrictQuery(r); err != nil {
-		return nil, 0, 0, errs.E(op, err)
+// KnownQuery reads the query string of r strictly: only the given names
+// are allowed, each at most once. A misspelt parameter that was silently
+// ignored would answer something the caller did not ask for, so anything
+// else is Invalid.
+func KnownQuery(r *http.Request, names ...string) (url.Values, error) {
+	const op = "api.KnownQuery"
+	q, err := StrictQuery(r)
+	if err != nil {
+		return nil, errs.E(op, err)
 	}
 	for k, v := range q {
-		if k != "limit" && k != "offset" && !slices.Contains(names, k) {
-			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("unknown query parameter %q", errs.Brief(k)))
+		if !slices.Contains(names, k) {
+			return nil, errs.E(op, errs.Invalid, errs.Msg("unknown query parameter %q", errs.Brief(k)))
 		}
 		if len(v) > 1 {
-			return nil, 0, 0, errs.E(op, errs.Invalid, errs.Msg("query parameter %q given more than once", errs.Brief(k)))
+			return nil, errs.E(op, errs.Invalid, errs.Msg("query parameter %q given more than once", errs.Brief(k)))
 		}
+	}
+	return q, nil
+}
+
+// ListQuery reads the query string of a list route as KnownQuery does,
+// with limit and offset (see ParsePage) besides the given names.
+func ListQuery(r *http.Request, names ...string) (q url.Values, limit, offset int, err error) {
+	if q, err = KnownQuery(r, append([]string{"limit", "offset"}, names...)...); err != nil {
+		return nil, 0, 0, err
 	}
 	limit, offset, err = ParsePage(r)
 	return q, limit, offset, err

@@ -68,7 +68,8 @@ func TestClientClosed(t *testing.T) {
 }
 
 // TestDecodeJSON checks the kinds of error a JSON body gets: a body over
-// the limit is too large whether or not it declares its length.
+// the limit is too large whether or not it declares its length; text that
+// is not UTF-8 is refused, not repaired.
 func TestDecodeJSON(t *testing.T) {
 	big := `{"name":"` + strings.Repeat("x", MaxJSONBody) + `"}`
 	cases := []struct {
@@ -88,6 +89,9 @@ func TestDecodeJSON(t *testing.T) {
 		{"trailing garbage", `{"name":"a"} ]`, false, errs.Invalid, ""},
 		{"with a charset", `{"name":"a"}`, false, errs.Other, "application/json; charset=utf-8"},
 		{"another type", `{"name":"a"}`, false, errs.Invalid, "application/jsonp"},
+		{"invalid UTF-8 in a string", "{\"name\":\"a\xffb\"}", false, errs.Invalid, ""},
+		{"invalid UTF-8 in a key", "{\"na\xc3me\":\"a\"}", false, errs.Invalid, ""},
+		{"escaped lone surrogate", `{"name":"\ud800"}`, false, errs.Other, ""}, // valid JSON text; encoding/json decodes it as U+FFFD
 	}
 	for _, tc := range cases {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))

@@ -2,8 +2,6 @@ package api
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -161,27 +159,15 @@ func SetFileField(nf *artstore.NewFile, name, value string) error {
 		}
 		nf.Size = n
 	case "tags":
-		if err := StrictJSON(value, &nf.Tags); err != nil {
+		if err := ParseJSON([]byte(value), &nf.Tags, false); err != nil {
 			return bad("tags must be a JSON array of strings: %v", err)
 		}
 	case "metadata":
-		if err := StrictJSON(value, &nf.Metadata); err != nil || nf.Metadata == nil {
+		if err := ParseJSON([]byte(value), &nf.Metadata, false); err != nil || nf.Metadata == nil {
 			return bad("metadata must be a JSON object")
 		}
 	default:
 		return bad("unknown form field %q", errs.Brief(name))
-	}
-	return nil
-}
-
-// StrictJSON decodes exactly one JSON value from s into v.
-func StrictJSON(s string, v any) error {
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
 	}
 	return nil
 }

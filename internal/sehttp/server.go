@@ -161,13 +161,16 @@ func (h *Handler) setMode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, err := api.KnownQuery(r, "since", "limit", "wait")
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
 	bad := func(msg string) { api.WriteError(w, r, errs.E("sehttp.changes", errs.Invalid, errs.Msg("%s", msg))) }
 	var (
 		since int64
 		limit = api.DefaultLimit
 		wait  time.Duration
-		err   error
 	)
 	if s := q.Get("since"); s != "" {
 		if since, err = strconv.ParseInt(s, 10, 64); err != nil || since < 0 {

@@ -69,7 +69,7 @@ func setField(nf *artstore.NewFile, name, value string) error {
 		nf.ExpectChecksum = value
 	case "preserve":
 		var p artstore.Preserved
-		if err := api.StrictJSON(value, &p); err != nil {
+		if err := api.ParseJSON([]byte(value), &p, false); err != nil {
 			return bad("preserve must be a JSON object with uploaded_by, uploaded_at and version")
 		}
 		nf.Preserve = &p

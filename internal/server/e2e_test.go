@@ -289,6 +289,8 @@ func TestBadInput(t *testing.T) {
 		{"tags not strings", form([][2]string{{"tags", "[1,2]"}}, "a.txt", "a"), 400},
 		{"metadata not object", form([][2]string{{"metadata", `["a"]`}}, "a.txt", "a"), 400},
 		{"metadata not JSON", form([][2]string{{"metadata", `{"a":`}}, "a.txt", "a"), 400},
+		{"tags not UTF-8", form([][2]string{{"tags", "[\"a\xffb\"]"}}, "a.txt", "a"), 400},
+		{"metadata not UTF-8", form([][2]string{{"metadata", "{\"k\":\"\xff\"}"}}, "a.txt", "a"), 400},
 		{"a user's file_id", form([][2]string{{"file_id", "0190d3a8-7c41-7000-8000-000000000001"}}, "a.txt", "a"), 403},
 		{"bad file_id", func() *testcluster.Response {
 			ct, body := testcluster.Form([][2]string{{"file_id", "123"}}, "a.txt", "a")
@@ -313,10 +315,14 @@ func TestBadInput(t *testing.T) {
 		{"bad file id in path", c.Do("GET", ep+"/not-a-uuid", tok, "", nil, nil), 400},
 		{"unknown file", c.Do("GET", ep+"/0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f", tok, "", nil, nil), 404},
 		{"patch bad JSON", c.Do("PATCH", ep+"/0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f", tok, "application/json", strings.NewReader(`{"description":`), nil), 400},
+		{"patch not UTF-8", c.Do("PATCH", ep+"/0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f", tok, "application/json", strings.NewReader("{\"description\":\"\xff\"}"), nil), 400},
 		{"patch unknown field", c.Do("PATCH", ep+"/0b8f5a8e-1d6c-4c1e-9d3f-2a1b3c4d5e6f", tok, "application/json", strings.NewReader(`{"colour":"red"}`), nil), 400},
 		{"bad limit", c.Do("GET", ep+"?limit=5000", tok, "", nil, nil), 400},
 		{"bad since", c.Do("GET", "/elements/edit-01/api/v1/changes?since=-1", tok, "", nil, nil), 400},
 		{"bad wait", c.Do("GET", "/elements/edit-01/api/v1/changes?wait=forever", tok, "", nil, nil), 400},
+		{"malformed since", c.Do("GET", "/elements/edit-01/api/v1/changes?since=%ZZ", tok, "", nil, nil), 400},
+		{"since twice", c.Do("GET", "/elements/edit-01/api/v1/changes?since=5&since=abc", tok, "", nil, nil), 400},
+		{"unknown changes parameter", c.Do("GET", "/elements/edit-01/api/v1/changes?bogus=1", tok, "", nil, nil), 400},
 		{"unknown element", c.Do("GET", "/elements/nope/api/v1/info", tok, "", nil, nil), 404},
 	}
 	for _, ch := range checks {
