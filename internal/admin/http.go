@@ -218,9 +218,24 @@ func (s *Service) handleCreateServiceAccount(w http.ResponseWriter, r *http.Requ
 	if req.Role == "" {
 		req.Role = artstore.RoleUser
 	}
+	if err := mayGrant(r, req.Role); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
 	a, secret, err := s.CreateAccount(r.Context(), AccountSpec{Name: req.Name, Description: req.Description, Role: req.Role, RateLimit: req.RateLimit})
-	s.auditResult(r, "service_account.create", a.ID, err)
+	s.auditResult(r, "service_account.create", a.ID+" role "+string(req.Role), err)
 	api.Reply(w, r, http.StatusCreated, withSecret{a, secret}, err)
+}
+
+// mayGrant refuses to let a caller give a service account the auditor role
+// unless the caller may read the audit log itself: an admin must not reach
+// the log through an account of its making.
+func mayGrant(r *http.Request, role artstore.Role) error {
+	p, _ := artstore.PrincipalFrom(r.Context())
+	if role == artstore.RoleAuditor && p.Role != artstore.RoleAuditor && p.Role != artstore.RoleSuperAdmin {
+		return errs.E("admin.grant", errs.Permission, errs.Msg("only the roles that read the audit log may grant the auditor role"))
+	}
+	return nil
 }
 
 func (s *Service) handleListServiceAccounts(w http.ResponseWriter, r *http.Request) {
@@ -244,8 +259,19 @@ func (s *Service) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Requ
 		api.WriteError(w, r, err)
 		return
 	}
+	target := chi.URLParam(r, "id")
+	if u.Role != nil {
+		if err := mayGrant(r, *u.Role); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		target += " role " + string(*u.Role)
+	}
+	if u.Status != nil {
+		target += " status " + string(*u.Status)
+	}
 	a, err := s.UpdateAccount(r.Context(), chi.URLParam(r, "id"), u)
-	s.auditResult(r, "service_account.update", chi.URLParam(r, "id"), err)
+	s.auditResult(r, "service_account.update", target, err)
 	api.Reply(w, r, http.StatusOK, a, err)
 }
 

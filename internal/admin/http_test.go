@@ -255,7 +255,8 @@ func TestCreateServiceAccountEndpoint(t *testing.T) {
 			status int
 			code   string
 		}{
-			{"admin", `{"name":"reports","role":"auditor"}`, bearer(e.adminToken), 201, ""},
+			{"admin", `{"name":"reports","role":"readonly"}`, bearer(e.adminToken), 201, ""},
+			{"auditor granted by an admin", `{"name":"watcher","role":"auditor"}`, bearer(e.adminToken), 403, "FORBIDDEN"},
 			{"default role", `{"name":"uploader"}`, bearer(e.adminToken), 201, ""},
 			{"duplicate", `{"name":"reports","role":"user"}`, bearer(e.adminToken), 409, "ALREADY_EXISTS"},
 			{"invalid role", `{"name":"x","role":"root"}`, bearer(e.adminToken), 400, "INVALID_ARGUMENT"},

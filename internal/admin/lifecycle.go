@@ -185,7 +185,8 @@ type AccountUpdate struct {
 }
 
 // UpdateAccount changes a service account. The bootstrap account keeps its
-// role and stays active, so that the system never locks itself out.
+// role and rate limit and stays active, so that the system never locks
+// itself out.
 func (s *Service) UpdateAccount(ctx context.Context, id string, u AccountUpdate) (ServiceAccount, error) {
 	const op = "admin.UpdateAccount"
 	a, err := s.Account(ctx, id)
@@ -212,6 +213,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, u AccountUpdate)
 		}
 		a.Role = *u.Role
 	}
+	limit := a.RateLimit
 	if u.RateLimit != nil {
 		if err := validRateLimit(*u.RateLimit); err != nil {
 			return ServiceAccount{}, errs.E(op, err)
@@ -224,8 +226,8 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, u AccountUpdate)
 		}
 		a.Status = *u.Status
 	}
-	if s.isBootstrap(a) && (a.Role != artstore.RoleAdmin || a.Status != StatusActive) {
-		return ServiceAccount{}, errs.E(op, errs.Conflict, errs.Code("PROTECTED_ACCOUNT"), errs.Msg("the bootstrap account stays an active admin"))
+	if s.isBootstrap(a) && (a.Role != artstore.RoleAdmin || a.Status != StatusActive || a.RateLimit != limit) {
+		return ServiceAccount{}, errs.E(op, errs.Conflict, errs.Code("PROTECTED_ACCOUNT"), errs.Msg("the bootstrap account stays an active admin with its rate limit"))
 	}
 	a.UpdatedAt = s.clock()
 	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE service_accounts SET name = ?, description = ?, role = ?, rate_limit = ?, status = ?, updated_at = ? WHERE id = ?`),

@@ -137,6 +137,17 @@ func testServiceAccountLifecycle(t *testing.T, db func(*config.Config)) {
 	if r := do("PUT", "/api/v1/service-accounts/"+boot.Items[0].ID, map[string]any{"role": "user"}); r.StatusCode != 409 {
 		t.Fatalf("demotion of the bootstrap account: %d", r.StatusCode)
 	}
+	if r := do("PUT", "/api/v1/service-accounts/"+boot.Items[0].ID, map[string]any{"rate_limit": 1}); r.StatusCode != 409 {
+		t.Fatalf("throttling the bootstrap account: %d", r.StatusCode)
+	}
+	// An admin may not make an account an auditor, which reads the audit
+	// log that admins may not; the system administrator may.
+	if r := do("PUT", "/api/v1/service-accounts/"+a.ID, map[string]any{"role": "auditor"}); r.StatusCode != 403 {
+		t.Fatalf("auditor role granted by an admin: %d", r.StatusCode)
+	}
+	if r := c.Do("PUT", "/api/v1/service-accounts/"+a.ID, c.SuperAdminToken(), "application/json", jsonBody(map[string]any{"role": "auditor"}), nil); r.StatusCode != 200 {
+		t.Fatalf("auditor role granted by the system administrator: %d %s", r.StatusCode, r.Body)
+	}
 
 	// Deletion: no more tokens, the name is free, rotation is refused.
 	if r := do("DELETE", "/api/v1/service-accounts/"+a.ID, nil); r.StatusCode != 204 {

@@ -33,6 +33,9 @@ type Cluster struct {
 	// The bootstrap admin service account.
 	ClientID, ClientSecret string
 
+	superMu    sync.Mutex
+	superToken string // the bootstrap administrator's, once logged in
+
 	t   testing.TB
 	hts *httptest.Server
 	log *slog.Logger
@@ -139,11 +142,43 @@ func Token(t testing.TB, baseURL, clientID, secret string) (int, string) {
 // AdminToken returns a token of the bootstrap admin account.
 func (c *Cluster) AdminToken() string { return c.Token(c.ClientID, c.ClientSecret) }
 
+// SuperAdminToken returns an access token of the bootstrap system
+// administrator (role super_admin), logging in the first time only.
+func (c *Cluster) SuperAdminToken() string {
+	c.t.Helper()
+	c.superMu.Lock()
+	defer c.superMu.Unlock()
+	if c.superToken != "" {
+		return c.superToken
+	}
+	b, err := os.ReadFile(filepath.Join(c.DataDir, admin.BootstrapAdminFile))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := http.Post(c.URL+"/api/v1/admin-auth/login", "application/json", bytes.NewReader(b))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 200 || s.AccessToken == "" {
+		c.t.Fatalf("bootstrap administrator's login: %d %v", resp.StatusCode, err)
+	}
+	c.superToken = s.AccessToken
+	return c.superToken
+}
+
 // Account creates a service account with role and returns a token for it.
 // Its rate limit is high enough not to get in a test's way.
 func (c *Cluster) Account(name, role string) string {
 	c.t.Helper()
-	resp := c.Do("POST", "/api/v1/service-accounts", c.AdminToken(), "application/json",
+	creator := c.AdminToken()
+	if role == "auditor" {
+		creator = c.SuperAdminToken() // an admin may not grant it
+	}
+	resp := c.Do("POST", "/api/v1/service-accounts", creator, "application/json",
 		strings.NewReader(`{"name":"`+name+`","role":"`+role+`","rate_limit":1000000}`), nil)
 	var sa struct {
 		ClientID     string `json:"client_id"`
