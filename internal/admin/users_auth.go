@@ -29,6 +29,8 @@ type Session struct {
 	ExpiresIn        int64  `json:"expires_in"`
 	RefreshToken     string `json:"refresh_token"`
 	RefreshExpiresIn int64  `json:"refresh_expires_in"`
+	// Username names the user the session is for, for the audit log.
+	Username string `json:"-"`
 }
 
 func errBadLogin(op string) error {
@@ -137,7 +139,7 @@ func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
 		return Session{}, sqldb.Err(op, err)
 	}
 	return Session{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.TokenTTL.Seconds()),
-		RefreshToken: refresh, RefreshExpiresIn: int64(RefreshTokenTTL.Seconds())}, nil
+		RefreshToken: refresh, RefreshExpiresIn: int64(RefreshTokenTTL.Seconds()), Username: u.Username}, nil
 }
 
 func hashToken(t string) string {

@@ -66,6 +66,9 @@ func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, err := s.Refresh(r.Context(), req.RefreshToken)
+	// A refresh token names nobody until it is found: a refused one is
+	// recorded without a name.
+	s.auditResult(r, "auth.refresh", sess.Username, err)
 	api.Reply(w, r, http.StatusOK, sess, err)
 }
 

@@ -96,12 +96,18 @@ func testAuditTrail(t *testing.T, dbOpt func(*config.Config)) {
 	c.Do("POST", "/api/v1/files/"+f.FileID+"/finalize", admin, "", nil, nil)
 	c.Do("DELETE", "/api/v1/files/"+g.FileID, admin, "", nil, nil)
 	c.Do("POST", "/elements/rw-01/api/v1/mode", admin, "application/json", strings.NewReader(`{"mode":"ro"}`), nil)
+	name, pass := bootstrapAdmin(t, c)
+	_, sess := login(t, c, name, pass)
+	for _, rt := range []string{sess.RefreshToken, "rt_forged"} {
+		c.Do("POST", "/api/v1/admin-auth/refresh", "", "application/json", jsonBody(map[string]string{"refresh_token": rt}), nil)
+	}
 
 	auditor := c.Account("watcher", "auditor")
 	for _, want := range []struct{ action, outcome string }{
 		{"auth.token", "failure"}, {"auth.token", "success"}, {"service_account.create", "success"},
 		{"service_account.rotate_secret", "success"}, {"keys.rotate", "success"},
 		{"file.finalize", "success"}, {"file.delete", "success"}, {"element.mode", "success"},
+		{"auth.login", "success"}, {"auth.refresh", "success"}, {"auth.refresh", "failure"},
 	} {
 		var p auditPage
 		r := c.Do("GET", "/api/v1/audit?action="+want.action+"&outcome="+want.outcome, auditor, "", nil, nil)
