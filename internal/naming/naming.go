@@ -49,6 +49,11 @@ func CheckOriginalName(name string) error {
 		if unicode.IsControl(r) || r == utf8.RuneError {
 			return errs.E(op, errs.Invalid, errs.Code("INVALID_FILENAME"), errs.Msg("the file name %q holds a control character", name))
 		}
+		if unicode.Is(unicode.Bidi_Control, r) {
+			// Such marks make a name read otherwise than it is
+			// ("invoice\u202Efdp.exe" shows as "invoiceexe.pdf").
+			return errs.E(op, errs.Invalid, errs.Code("INVALID_FILENAME"), errs.Msg("the file name %q holds a bidirectional control character (U+%04X)", name, r))
+		}
 	}
 	return nil
 }

@@ -14,13 +14,14 @@ const id = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 var at = time.Date(2026, 11, 23, 14, 5, 9, 0, time.UTC)
 
 func TestCheckOriginalName(t *testing.T) {
-	good := []string{"report.pdf", "Отчёт за 2026.docx", ".profile", "a..b", "名前.txt", strings.Repeat("a", 255)}
+	good := []string{"report.pdf", "Отчёт за 2026.docx", ".profile", "a..b", "名前.txt", strings.Repeat("a", 255), "تقرير.pdf", "דוח.txt", "👩\u200d💻.png"}
 	for _, n := range good {
 		if err := CheckOriginalName(n); err != nil {
 			t.Errorf("CheckOriginalName(%q) = %v, want nil", n, err)
 		}
 	}
-	bad := []string{"", ".", "..", "../etc/passwd", "/etc/passwd", `a\b`, "a\x00b", "a\nb", "\xff\xfe", strings.Repeat("a", 256), strings.Repeat("x", 10000)}
+	bad := []string{"", ".", "..", "../etc/passwd", "/etc/passwd", `a\b`, "a\x00b", "a\nb", "\xff\xfe", strings.Repeat("a", 256), strings.Repeat("x", 10000),
+		"invoice\u202efdp.exe", "a\u2066b.txt", "a\u200fb.txt"}
 	for _, n := range bad {
 		err := CheckOriginalName(n)
 		if !errs.Is(errs.Invalid, err) {
