@@ -86,7 +86,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := err.Error()
 	if status >= 500 && kind != errs.Unavailable {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error"
+		if kind != errs.NoSpace { // which element lacks room is for the caller to know
+			msg = "internal error"
+		}
 	}
 	switch kind {
 	case errs.Unauthenticated:

@@ -45,6 +45,12 @@ func TestErrorRoundTrip(t *testing.T) {
 		if c.kind == errs.Internal && rec.Code != http.StatusInternalServerError {
 			t.Errorf("internal error gave %d", rec.Code)
 		}
+		// An internal error's details stay hidden; which element is full is
+		// the caller's to know.
+		hidden := strings.Contains(got.Error(), "internal error")
+		if hidden != (c.kind == errs.Internal) {
+			t.Errorf("%v: the answer says %q", c.err, got)
+		}
 	}
 }
 

@@ -227,6 +227,18 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 		return nil, err
 	}
 	f, err := s.copyFile(ctx, sf, src, target.Element)
+	if errs.Is(errs.Exist, err) {
+		// The target holds the file already, which this finalize did not
+		// write: another process's finalize did (one that shares no
+		// database with this one). Its copy, which may be complete and
+		// acknowledged, is not this finalize's to remove, nor is the
+		// temporary copy to raise above it.
+		if derr := s.fin.drop(context.WithoutCancel(ctx), j.FileID); derr == nil {
+			settled = true
+		}
+		return nil, errs.E(op, errs.Conflict, errs.Code("FINALIZE_IN_PROGRESS"),
+			errs.Msg("storage element %s holds file %s already: another process is finalizing it or has finalized it", target.ID, fileID))
+	}
 	if err == nil {
 		err = s.fin.step("written")
 	}

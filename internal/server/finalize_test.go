@@ -490,3 +490,28 @@ func TestFinalizeMeetsChange(t *testing.T) {
 		return got.StorageElementID == "rw-01" && got.Description == "changed"
 	})
 }
+
+// TestFinalizeFindsCopy finalizes a file whose permanent copy another
+// process has written already (two ingest processes that share no
+// database): the finalize answers 409 and leaves that copy and the
+// temporary one as they are, instead of taking the copy for its own and
+// removing it.
+func TestFinalizeFindsCopy(t *testing.T) {
+	c, tok, admin, temp := tempFile(t)
+	ct, body := testcluster.Form([][2]string{{"file_id", temp.FileID}, {"retention_policy", "permanent"}}, "doc.txt", "finalize me")
+	copied := mustFile(t, c.Do("POST", "/elements/rw-01/api/v1/files", admin, ct, body, nil), 201)
+	r := c.Do("POST", "/api/v1/files/"+temp.FileID+"/finalize", tok, "", nil, nil)
+	if r.StatusCode != 409 || !strings.Contains(string(r.Body), "FINALIZE_IN_PROGRESS") {
+		t.Fatalf("finalize of a file copied elsewhere: %d %s", r.StatusCode, r.Body)
+	}
+	if got := mustFile(t, c.Do("GET", "/elements/rw-01/api/v1/files/"+temp.FileID, admin, "", nil, nil), 200); got.Version != copied.Version {
+		t.Fatalf("the other copy after the refused finalize: %+v", got)
+	}
+	if got := mustFile(t, c.Do("GET", "/elements/edit-01/api/v1/files/"+temp.FileID, admin, "", nil, nil), 200); got.Version != temp.Version {
+		t.Fatalf("the temporary copy after the refused finalize: version %d, was %d", got.Version, temp.Version)
+	}
+	// The finalize is forgotten: nothing is left to settle.
+	if r := c.Do("PATCH", "/api/v1/files/"+temp.FileID, tok, "application/json", strings.NewReader(`{"description":"later"}`), nil); r.StatusCode == 409 {
+		t.Fatalf("an update after the refused finalize: %d %s", r.StatusCode, r.Body)
+	}
+}
