@@ -58,10 +58,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 	if err != nil {
 		return Session{}, errs.E(op, err)
 	}
-	if ok, err := s.checkPassword(ctx, op, u, hash, password); err != nil || !ok {
-		if err == nil {
-			err = errBadLogin(op)
-		}
+	if err := s.checkPassword(ctx, op, u, hash, password, errBadLogin(op)); err != nil {
 		return Session{}, err
 	}
 	if u.Status != userStatusActive {
@@ -70,12 +67,13 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 	return s.newSession(ctx, u)
 }
 
-// checkPassword compares password with u's hash and counts the outcome
-// toward the lockout. Each outcome is one statement on the user's row, so
-// that every failure of attempts made at once counts; and once the account
-// is locked every attempt gets errs.Locked, the right password too, so that
-// no answer tells which of the attempts in flight was right.
-func (s *Service) checkPassword(ctx context.Context, op string, u User, hash []byte, password string) (bool, error) {
+// checkPassword compares password with u's hash, returns wrong when it
+// does not match, and counts the outcome toward the lockout. Each outcome
+// is one statement on the user's row, so that every failure of attempts
+// made at once counts; and once the account is locked every attempt gets
+// errs.Locked, the right password too, so that no answer tells which of
+// the attempts in flight was right.
+func (s *Service) checkPassword(ctx context.Context, op string, u User, hash []byte, password string, wrong error) error {
 	now := s.clock()
 	locked := func(until dbTime) error {
 		if until.IsZero() || !now.Before(until.Time) {
@@ -86,7 +84,7 @@ func (s *Service) checkPassword(ctx context.Context, op string, u User, hash []b
 	}
 	if u.LockedUntil != nil {
 		if err := locked(dbTime{*u.LockedUntil}); err != nil {
-			return false, err
+			return err
 		}
 	}
 	ok := len(password) <= MaxPasswordLen && bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
@@ -113,14 +111,17 @@ func (s *Service) checkPassword(ctx context.Context, op string, u User, hash []b
 	var until dbTime
 	if err := s.db.QueryRowContext(ctx, s.db.Rebind(stmt), args...).Scan(&until); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil // deleted meanwhile
+			return wrong // deleted meanwhile
 		}
-		return false, sqldb.Err(op, err)
+		return sqldb.Err(op, err)
 	}
 	if err := locked(until); err != nil {
-		return false, err
+		return err
 	}
-	return ok, nil
+	if !ok {
+		return wrong
+	}
+	return nil
 }
 
 // newSession issues an access token and a refresh token for u.
@@ -255,10 +256,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next stri
 	}
 	// A wrong current password counts toward the lockout like a failed
 	// login: a stolen access token must not be a way to guess it.
-	if ok, err := s.checkPassword(ctx, op, u, hash, current); err != nil || !ok {
-		if err == nil {
-			err = errs.E(op, errs.Permission, errs.Msg("the current password is wrong"))
-		}
+	if err := s.checkPassword(ctx, op, u, hash, current, errs.E(op, errs.Permission, errs.Msg("the current password is wrong"))); err != nil {
 		return err
 	}
 	return s.setPassword(ctx, u, next)
