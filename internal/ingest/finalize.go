@@ -195,10 +195,8 @@ func (s *Service) Finalize(ctx context.Context, fileID string) (*artstore.File, 
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
-	if j, err := s.fin.get(ctx, fileID); err != nil {
+	if err := s.notFinalizing(ctx, fileID); err != nil {
 		return nil, errs.E(op, err)
-	} else if j != nil && j.State != stateCopied {
-		return nil, errs.E(op, errs.Conflict, errs.Code("FINALIZE_IN_PROGRESS"), errs.Msg("file %s is being finalized", fileID))
 	}
 	if cur.RetentionPolicy == artstore.Permanent {
 		return cur, nil // finalized already, or uploaded permanent

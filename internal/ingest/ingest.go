@@ -207,9 +207,9 @@ func (s *Service) Delete(ctx context.Context, fileID string) error {
 	return nil
 }
 
-// notFinalizing refuses to change a file while it is being finalized: the
-// copy would miss the change, and carry the version the change gives the
-// temporary copy.
+// notFinalizing refuses to change or finalize a file while it is being
+// finalized: the copy would miss the change, and carry the version the
+// change gives the temporary copy.
 func (s *Service) notFinalizing(ctx context.Context, fileID string) error {
 	j, err := s.fin.get(ctx, fileID)
 	if err != nil {

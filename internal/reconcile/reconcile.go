@@ -74,7 +74,7 @@ func (r *Reconciler) Run(ctx context.Context) Report {
 	rep := Report{StartedAt: time.Now().UTC(), Elements: []ElementReport{}}
 	for _, id := range r.fleet.IDs() {
 		er := r.element(ctx, id)
-		rep.Repaired += er.AddedCount + er.UpdatedCount + er.RemovedCount
+		rep.Repaired += er.repaired()
 		rep.Elements = append(rep.Elements, er)
 	}
 	rep.Duration = time.Since(rep.StartedAt).Seconds()
@@ -84,12 +84,15 @@ func (r *Reconciler) Run(ctx context.Context) Report {
 	return rep
 }
 
+// repaired is how many files reconciling the element repaired.
+func (er ElementReport) repaired() int { return er.AddedCount + er.UpdatedCount + er.RemovedCount }
+
 // Element reconciles one element, as Run does every element.
 func (r *Reconciler) Element(ctx context.Context, id string) ElementReport {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	er := r.element(ctx, id)
-	if n := er.AddedCount + er.UpdatedCount + er.RemovedCount; n > 0 {
+	if n := er.repaired(); n > 0 {
 		r.log.Warn("reconciliation repaired drift", "element", id, "repaired", n)
 	}
 	return er

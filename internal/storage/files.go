@@ -188,7 +188,9 @@ func (e *Element) openContent(ctx context.Context, f *artstore.File, off, n int6
 const maxVersion = 1 << 62
 
 // Update changes a file's description, tags or metadata and bumps its
-// version, to at least p.MinVersion. The sidecar is rewritten first; the index and journal follow.
+// version, to at least p.MinVersion; a patch that changes nothing and asks
+// for no higher version leaves the file as it is. The sidecar is rewritten
+// first; the index and journal follow.
 func (e *Element) Update(ctx context.Context, fileID string, p artstore.FilePatch) (*artstore.File, error) {
 	const op = "storage.Update"
 	e.rebuild.RLock()
@@ -344,7 +346,6 @@ func (e *Element) dropIntent(fileID string) {
 // checkID rejects file ids that are not canonical UUIDs.
 func checkID(id string) error { return naming.CheckFileID(id) }
 
-// checkMeta enforces the limits of user-supplied metadata.
 // uniqueTags returns tags without repeats, in the order first given, and
 // an empty list for none.
 func uniqueTags(tags []string) []string {
@@ -365,6 +366,7 @@ func sameMeta(a, b *artstore.File) bool {
 	return a.Description == b.Description && slices.Equal(a.Tags, b.Tags) && reflect.DeepEqual(a.Metadata, b.Metadata)
 }
 
+// checkMeta enforces the limits of user-supplied metadata.
 func checkMeta(description string, tags []string, md map[string]any) error {
 	if len(description) > maxDescription || !utf8.ValidString(description) {
 		return errs.E(errs.Invalid, errs.Msg("description must be valid UTF-8 of at most %d bytes", maxDescription))
