@@ -49,14 +49,19 @@ func (s *memSink) count(id string) int {
 	return len(s.seen[id])
 }
 
-// newElement returns an empty edit element se-1 in memory.
-func newElement(t *testing.T) *storage.Element {
+// following returns an edit element se-1 in memory holding n files, and a
+// follower of it into an empty sink.
+func following(t *testing.T, n int, cfg follow.Config) (*storage.Element, *memSink, *follow.Follower) {
 	el, err := storage.Open(context.Background(), storage.Config{ID: "se-1", Mode: artstore.ModeEdit}, mem.New(), testenv.SQLite(t, "i.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { el.Close() })
-	return el
+	uploadN(t, el, n)
+	fl := fleet.New(0)
+	fl.Add("se-1", el)
+	sink := &memSink{cursors: map[string]int64{}, jids: map[string]string{}, seen: map[string][]int64{}}
+	return el, sink, follow.New(sink, fl, cfg)
 }
 
 // uploadN uploads n small files to el.
@@ -73,12 +78,7 @@ func uploadN(t *testing.T, el *storage.Element, n int) {
 func TestFollowPages(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	el := newElement(t)
-	uploadN(t, el, 25)
-	fl := fleet.New(0)
-	fl.Add("se-1", el)
-	sink := &memSink{cursors: map[string]int64{}, jids: map[string]string{}, seen: map[string][]int64{}}
-	f := follow.New(sink, fl, follow.Config{Batch: 7, Wait: time.Second})
+	el, sink, f := following(t, 25, follow.Config{Batch: 7, Wait: time.Second})
 	if n, err := f.CatchUp(ctx, "se-1"); n != 25 || err != nil {
 		t.Fatalf("catch up: %d %v", n, err)
 	}
@@ -109,12 +109,7 @@ func TestFollowPages(t *testing.T) {
 func TestFromHead(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	el := newElement(t)
-	uploadN(t, el, 20)
-	fl := fleet.New(0)
-	fl.Add("se-1", el)
-	sink := &memSink{cursors: map[string]int64{}, jids: map[string]string{}, seen: map[string][]int64{}}
-	f := follow.New(sink, fl, follow.Config{Batch: 7, FromHead: true})
+	el, sink, f := following(t, 20, follow.Config{Batch: 7, FromHead: true})
 	if n, err := f.CatchUp(ctx, "se-1"); n != 0 || err != nil || sink.count("se-1") != 0 || sink.cursors["se-1"] != 20 {
 		t.Fatalf("catch up from nothing: %d %v, cursor %d, seen %v", n, err, sink.cursors["se-1"], sink.seen["se-1"])
 	}
