@@ -86,7 +86,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := err.Error()
 	if status >= 500 && kind != errs.Unavailable {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		if kind != errs.NoSpace { // which element lacks room is for the caller to know
+		// A refusal for want of room that carries its code was written
+		// for the caller (which element lacks how much); a full disk's
+		// own error, which names paths, stays hidden like any other.
+		if kind != errs.NoSpace || errs.CodeOf(err) == "" {
 			msg = "internal error"
 		}
 	}

@@ -27,7 +27,8 @@ func TestErrorRoundTrip(t *testing.T) {
 		{errs.E("op", errs.Permission, errs.Msg("no")), errs.Permission, ""},
 		{errs.E("op", errs.Unauthenticated, errs.Msg("who")), errs.Unauthenticated, ""},
 		{errs.E("op", errs.Unavailable, errs.Msg("down")), errs.Unavailable, ""},
-		{errs.E("op", errs.NoSpace, errs.Msg("full")), errs.NoSpace, ""},
+		{errs.E("op", errs.NoSpace, errs.Msg("write /srv/x: no space left on device")), errs.NoSpace, ""},
+		{errs.E("op", errs.NoSpace, errs.Code("CAPACITY_EXCEEDED"), errs.Msg("element rw-01 has 1 bytes available")), errs.NoSpace, "CAPACITY_EXCEEDED"},
 		{errs.E("op", errs.TooLarge, errs.Msg("big")), errs.TooLarge, ""},
 		{errs.E("op", errs.Internal, errs.Msg("bug")), errs.Internal, ""},
 		{errs.E("op", errs.Timeout, errs.Msg("slow")), errs.Timeout, ""},
@@ -45,10 +46,10 @@ func TestErrorRoundTrip(t *testing.T) {
 		if c.kind == errs.Internal && rec.Code != http.StatusInternalServerError {
 			t.Errorf("internal error gave %d", rec.Code)
 		}
-		// An internal error's details stay hidden; which element is full is
-		// the caller's to know.
+		// An internal error's details stay hidden, and so does a full
+		// disk's; which element lacks room is the caller's to know.
 		hidden := strings.Contains(got.Error(), "internal error")
-		if hidden != (c.kind == errs.Internal) {
+		if hidden != (c.kind == errs.Internal || c.kind == errs.NoSpace && c.code == "") {
 			t.Errorf("%v: the answer says %q", c.err, got)
 		}
 	}

@@ -358,7 +358,8 @@ func TestCapacityOverHTTP(t *testing.T) {
 	})
 	tok := c.Account("app", "user")
 	mustFile(t, upload(t, c, "rw-01", tok, "a.txt", strings.Repeat("a", 60)), 201)
-	if r := upload(t, c, "rw-01", tok, "b.txt", strings.Repeat("b", 60)); r.StatusCode != 507 {
+	if r := upload(t, c, "rw-01", tok, "b.txt", strings.Repeat("b", 60)); r.StatusCode != 507 ||
+		!strings.Contains(string(r.Body), "CAPACITY_EXCEEDED") || !strings.Contains(string(r.Body), "element rw-01 has") {
 		t.Fatalf("upload past capacity: %d %s", r.StatusCode, r.Body)
 	}
 	var info artstore.ElementInfo

@@ -318,7 +318,7 @@ func (c *countingReader) take(n int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if avail := e.availableLocked(); n > avail {
-		return errs.E("storage.Upload", errs.NoSpace, errs.Msg("element %s has %d bytes available, %d more needed", e.cfg.ID, avail, n))
+		return errs.E("storage.Upload", errs.NoSpace, errs.Code("CAPACITY_EXCEEDED"), errs.Msg("element %s has %d bytes available, %d more needed", e.cfg.ID, avail, n))
 	}
 	e.pending += n
 	c.taken += n
