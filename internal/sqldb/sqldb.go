@@ -115,7 +115,6 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
-// redact removes a password from a DSN for use in messages.
 // DefaultPoolSize is how many connections a process opens to PostgreSQL at
 // most, unless its DSN says otherwise with pool_max_conns.
 const DefaultPoolSize = 16
@@ -127,6 +126,11 @@ const DefaultPoolSize = 16
 func poolSize(dsn string) (string, int, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
+		// A *url.Error quotes the whole URL, password and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return "", 0, fmt.Errorf("%s: %w", redact(dsn), err)
 	}
 	q := u.Query()
@@ -143,6 +147,7 @@ func poolSize(dsn string) (string, int, error) {
 	return u.String(), n, nil
 }
 
+// redact removes a password from a DSN for use in messages.
 func redact(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
 		rest := dsn[i+3:]
