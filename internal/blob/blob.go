@@ -129,15 +129,6 @@ func CheckRange(size, off, n int64) (int64, error) {
 	return n, nil
 }
 
-// CopyTo copies r to w through r's own WriteTo when it has one, so that a
-// reader wrapping a local file's still reaches the socket with sendfile.
-func CopyTo(w io.Writer, r io.Reader) (int64, error) {
-	if wt, ok := r.(io.WriterTo); ok {
-		return wt.WriteTo(w)
-	}
-	return io.Copy(w, struct{ io.Reader }{r})
-}
-
 // ContextReader returns a reader of r that fails once ctx is done, so that
 // a backend stops writing an upload its caller abandoned.
 func ContextReader(ctx context.Context, r io.Reader) io.Reader { return &ctxReader{ctx, r} }

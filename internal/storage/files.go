@@ -151,7 +151,7 @@ func (r *exactReader) Read(p []byte) (int, error) {
 // WriteTo keeps the backend's own WriteTo, through which a local file
 // reaches the network with sendfile.
 func (r *exactReader) WriteTo(w io.Writer) (int64, error) {
-	n, err := blob.CopyTo(w, r.rc)
+	n, err := io.Copy(w, r.rc) // through rc.WriteTo when it has one
 	r.left -= n
 	if err == nil && r.left > 0 {
 		err = r.short()

@@ -702,7 +702,7 @@ func TestShortRead(t *testing.T) {
 	}
 	for name, read := range map[string]func(io.Reader) error{
 		"Read":    func(r io.Reader) error { _, err := io.ReadAll(struct{ io.Reader }{r}); return err },
-		"WriteTo": func(r io.Reader) error { _, err := blob.CopyTo(io.Discard, r); return err },
+		"WriteTo": func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err },
 	} {
 		rc, err := el.Open(ctx, f.FileID, 0, -1)
 		if err != nil {
