@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -24,6 +23,7 @@ import (
 	"github.com/artstore/artstore/internal/catalog"
 	"github.com/artstore/artstore/internal/client"
 	"github.com/artstore/artstore/internal/errs"
+	"github.com/artstore/artstore/internal/naming"
 )
 
 // clientFlags are the flags every client command shares.
@@ -208,8 +208,9 @@ func newUpload(cf *clientFlags, stdout, stderr io.Writer) *cobra.Command {
 
 func uploadOne(cmd *cobra.Command, c *client.Client, cf *clientFlags, stderr io.Writer, path string, o client.UploadOptions) (artstore.File, error) {
 	name := filepath.Base(path)
-	if strings.ContainsFunc(name, unicode.IsControl) {
-		return artstore.File{}, usageError{errors.New("the file name has control characters, which the server refuses; rename the file")}
+	// The server's own rule, checked before the file is opened and sent.
+	if err := naming.CheckOriginalName(name); err != nil {
+		return artstore.File{}, usageError{fmt.Errorf("%w; rename the file", err)}
 	}
 	file, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

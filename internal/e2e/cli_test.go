@@ -198,7 +198,7 @@ func TestCLIFailures(t *testing.T) {
 		{"get"}, {"info"}, {"search", "a", "b"}, {"finalize"},
 		{"upload", "--ttl", "-1", a}, {"upload", "--ttl", "366", a}, {"upload", "--ttl", "0", a},
 		{"search", "--sort", "bogus"}, {"search", "--limit", "-1"},
-		{"upload", filepath.Join(work, "line\nbreak.txt")},
+		{"upload", filepath.Join(work, "line\nbreak.txt")}, {"upload", filepath.Join(work, "invoice\u202efdp.exe")},
 	} {
 		if out, code := c.run("", args...); code != 2 {
 			t.Errorf("artstore %v: exit %d, want 2: %s", args, code, out)
