@@ -98,7 +98,7 @@ func RequestToken(ctx context.Context, hc *http.Client, tokenURL, clientID, secr
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int64  `json:"expires_in"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil || t.AccessToken == "" {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, MaxJSONBody)).Decode(&t); err != nil || t.AccessToken == "" {
 		return "", 0, errs.E(op, errs.Unavailable, errs.Msg("the token endpoint sent no token"))
 	}
 	return t.AccessToken, time.Duration(t.ExpiresIn) * time.Second, nil

@@ -125,11 +125,11 @@ func (f *clientFlags) progress(stderr io.Writer, size int64, desc string) io.Wri
 }
 
 // printDone prints the files a command dealt with, even when some of its
-// arguments failed (err): a table, or a JSON array, empty if none. It
+// arguments failed (err): a table, or a JSON array (files is never nil). It
 // returns err, or else the error of printing.
 func (f *clientFlags) printDone(stdout io.Writer, files []artstore.File, err error) error {
 	if f.json {
-		if perr := printJSON(stdout, append([]artstore.File{}, files...)); err == nil {
+		if perr := printJSON(stdout, files); err == nil {
 			err = perr
 		}
 		return err
@@ -424,7 +424,7 @@ func eachFile(cf *clientFlags, stdout, stderr io.Writer, fn func(cmd *cobra.Comm
 		done, err := each(cmd.Context(), stderr, args, func(id string) (*artstore.File, error) {
 			return fn(cmd, c, id)
 		})
-		var files []artstore.File
+		files := []artstore.File{} // printed as [] when none
 		for _, f := range done {
 			if f != nil { // rm returns none
 				files = append(files, *f)

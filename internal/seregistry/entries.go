@@ -82,7 +82,7 @@ func (r *Registry) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	p := Page{Limit: f.Limit, Offset: f.Offset}
 	if err := r.db.QueryRowContext(ctx, r.db.Rebind(`SELECT COUNT(*) FROM se_registry`+where), args...).Scan(&p.Total); err != nil {
-		return Page{}, errs.E(op, sqldb.Err("", err))
+		return Page{}, sqldb.Err(op, err)
 	}
 	items, err := r.query(ctx, `SELECT `+entryColumns+` FROM se_registry`+where+byFillOrder+` LIMIT ? OFFSET ?`,
 		append(args, f.Limit, f.Offset)...)

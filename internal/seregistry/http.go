@@ -174,5 +174,5 @@ func truncate(s string, n int) string {
 			return -1
 		}
 		return r
-	}, strings.ToValidUTF8(s, "\uFFFD")), n)
+	}, s), n) // strings.Map writes U+FFFD for invalid bytes
 }

@@ -116,9 +116,9 @@ type Index struct {
 // Size is the uncompressed size.
 func (ix *Index) Size() int64 { return ix.size }
 
-// TableSize is the size of the seek table that Writer ends an object of
+// tableSize is the size of the seek table that Writer ends an object of
 // size uncompressed bytes with: one entry per frame, and the footer.
-func TableSize(size int64) int64 {
+func tableSize(size int64) int64 {
 	return 8 + entrySize*((max(size, 0)+FrameSize-1)/FrameSize) + footerSize
 }
 
@@ -134,7 +134,7 @@ func ReadIndex(ctx context.Context, get RangeReader, storedSize, size int64) (*I
 	if storedSize < footerSize+8 {
 		return nil, bad("too short")
 	}
-	first := min(storedSize, TableSize(size))
+	first := min(storedSize, tableSize(size))
 	tail, err := readAll(ctx, get, storedSize-first, first)
 	if err != nil {
 		return nil, errs.E(op, err)

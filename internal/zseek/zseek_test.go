@@ -36,14 +36,14 @@ func TestReads(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if TableSize(int64(len(data))) != 8+6*entrySize+footerSize {
-		t.Fatalf("table size %d for %d bytes", TableSize(int64(len(data))), len(data))
+	if tableSize(int64(len(data))) != 8+6*entrySize+footerSize {
+		t.Fatalf("table size %d for %d bytes", tableSize(int64(len(data))), len(data))
 	}
 	for _, hint := range []int64{int64(len(data)), 0, 100 * FrameSize} {
 		reads := 0
 		ix, err := ReadIndex(context.Background(), countingGetter(out.Bytes(), &reads), int64(out.Len()), hint)
 		want := 2
-		if TableSize(hint) >= TableSize(int64(len(data))) {
+		if tableSize(hint) >= tableSize(int64(len(data))) {
 			want = 1
 		}
 		if err != nil || reads != want || ix.Size() != int64(len(data)) {
